@@ -1,0 +1,111 @@
+"""create_app(): wires settings, backends, middleware, routers and the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import sentry_sdk
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from studyhall import __version__
+from studyhall.accounts.api import routers as account_routers
+from studyhall.core import health
+from studyhall.core.cache import close_cache, setup_cache
+from studyhall.core.db import make_engine, make_sessionmaker
+from studyhall.core.errors import install_error_handlers
+from studyhall.core.jobs import refresh_queue_gauges, start_consumer, stop_consumer
+from studyhall.core.logging import configure_logging
+from studyhall.core.metrics import CONTENT_TYPE_LATEST, generate_latest, registry
+from studyhall.core.middleware import (
+    BodySizeLimitMiddleware,
+    GlobalRateLimitMiddleware,
+    RequestLogMiddleware,
+)
+from studyhall.core.ratelimit import configure_rate_limits
+from studyhall.core.settings import Settings, get_settings
+from studyhall.web.pages import router as web_router
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def _api_router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+    for router in account_routers:
+        api.include_router(router)
+    return api
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.sentry_dsn:
+        sentry_sdk.init(dsn=settings.sentry_dsn, environment=settings.env, send_default_pii=False)
+
+    engine = make_engine(settings)
+    setup_cache(settings.redis_url)
+    configure_rate_limits(settings.redis_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        consumer = (
+            start_consumer(settings.worker_threads) if settings.run_worker_in_process else None
+        )
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                await asyncio.to_thread(stop_consumer, consumer)
+            await engine.dispose()
+            await close_cache()
+
+    app = FastAPI(
+        title="Studyhall",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(_api_router())
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        await asyncio.to_thread(refresh_queue_gauges)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    # Added last = outermost: the request id exists before anything logs.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+                "Retry-After",
+            ],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(GlobalRateLimitMiddleware, settings=settings)
+    app.add_middleware(RequestLogMiddleware, settings=settings)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    return app

@@ -1,0 +1,151 @@
+"""The `studyhall` command: serve, worker, migrate, create-admin."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from studyhall.core.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Studyhall: a self-hostable learning and assessment platform.", no_args_is_help=True
+)
+console = Console()
+
+
+def _migrate(settings: Settings) -> None:
+    from studyhall.migrate import upgrade
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind (STUDYHALL_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port to bind (STUDYHALL_PORT)")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+) -> None:
+    """Run the web app and API (and, on the embedded defaults, the job worker)."""
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        console.print("Applying database migrations (embedded SQLite)…")
+        _migrate(settings)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    url = f"http://{bind_host}:{bind_port}"
+    console.print(f"\n[bold green]Studyhall is running at {url}[/]")
+    console.print(f"  Create an account at {url}/signup and sign in at {url}/login.")
+    if not settings.smtp_host:
+        mail_dir = (settings.var_dir / "mail").resolve()
+        console.print(f"  No SMTP server is set: emails (verification links) go to {mail_dir}")
+        console.print("  and their links are printed in the log below.")
+    console.print("  First admin: [bold]studyhall create-admin[/] (in another terminal).\n")
+    uvicorn.run(
+        "studyhall.app:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        reload=reload,
+        log_config=None,
+        proxy_headers=settings.trusted_proxy,
+        server_header=False,
+    )
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="worker threads")] = 4,
+    metrics_port: Annotated[int, typer.Option(help="serve /metrics on this port (0: off)")] = 9101,
+) -> None:
+    """Consume the job queue.
+
+    Use with STUDYHALL_REDIS_URL set, and STUDYHALL_RUN_WORKER_IN_PROCESS=false for `serve`.
+    """
+    from huey.consumer import Consumer
+    from prometheus_client import start_http_server
+
+    import studyhall.app  # noqa: F401  (imports every module, registering its tasks)
+    from studyhall.core.jobs import huey
+    from studyhall.core.logging import configure_logging
+    from studyhall.core.metrics import registry
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+    console.print(f"Worker consuming the {type(huey).__name__} queue with {threads} threads.")
+    Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
+    """Apply database migrations up to REVISION."""
+    from studyhall.migrate import upgrade
+
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url, revision)
+    console.print(f"Database at revision {revision}.")
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True, help="admin's email")],
+    name: Annotated[str, typer.Option(prompt=True, help="admin's display name")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="STUDYHALL_ADMIN_PASSWORD",
+            help="password (prompted; or STUDYHALL_ADMIN_PASSWORD)",
+        ),
+    ],
+) -> None:
+    """Create a verified admin account (the first one, or another)."""
+    from studyhall.core.errors import StudyhallError
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        _migrate(settings)
+    try:
+        asyncio.run(_create_admin(settings, email, name, password))
+    except StudyhallError as exc:
+        console.print(f"[red]Could not create the admin:[/] {exc.detail}")
+        raise typer.Exit(code=1) from exc
+    console.print(f"Admin {email} created; sign in at {settings.base_url}/login.")
+
+
+async def _create_admin(settings: Settings, email: str, name: str, password: str) -> None:
+    from pydantic import EmailStr, TypeAdapter, ValidationError
+
+    import studyhall.models  # noqa: F401
+    from studyhall.accounts import service
+    from studyhall.core.db import make_engine, make_sessionmaker, session_scope
+    from studyhall.core.errors import ValidationFailed
+
+    try:
+        TypeAdapter(EmailStr).validate_python(email)
+    except ValidationError as exc:
+        raise ValidationFailed(f"{email!r} is not a valid email address.") from exc
+    engine = make_engine(settings)
+    try:
+        async for db in session_scope(make_sessionmaker(engine)):
+            await service.create_admin(db, email, name, password)
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    app()

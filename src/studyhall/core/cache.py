@@ -1,0 +1,105 @@
+"""The one door to the cache (cashews: memory or Redis).
+
+Services cache and invalidate through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar, cast
+
+from cashews import cache
+
+from studyhall.core.metrics import CACHE_HITS, CACHE_MISSES
+
+T = TypeVar("T")
+_MISSING = object()
+_TAG_PREFIX = "tag:"
+
+
+_PREFIX = "studyhall:"
+
+
+def setup_cache(redis_url: str = "") -> None:
+    if redis_url:
+        cache.setup(redis_url, suppress=False)
+    else:
+        cache.setup("mem://?size=100000")
+
+
+def _k(key: str) -> str:
+    return _PREFIX + key
+
+
+async def close_cache() -> None:
+    await cache.close()
+
+
+def _namespace(key: str) -> str:
+    return key.split(":", 1)[0]
+
+
+async def get_or_set(
+    key: str,
+    ttl_seconds: int,
+    load: Callable[[], Awaitable[T]],
+    tags: Iterable[str] = (),
+) -> T:
+    """Return the cached value of `key`, or load, store and return it.
+
+    Keys must include every input the value depends on, the user id for anything private.
+    """
+    value = await cache.get(_k(key), default=_MISSING)
+    if value is not _MISSING:
+        CACHE_HITS.labels(_namespace(key)).inc()
+        return cast(T, value)
+    CACHE_MISSES.labels(_namespace(key)).inc()
+    value = await load()
+    await cache.set(_k(key), value, expire=ttl_seconds)
+    for tag in tags:
+        await _remember_tag(tag, key, ttl_seconds)
+    return value
+
+
+async def _remember_tag(tag: str, key: str, ttl_seconds: int) -> None:
+    await cache.set_add(_k(_TAG_PREFIX + tag), key, expire=max(ttl_seconds, 60))
+
+
+async def invalidate(*keys: str) -> None:
+    for key in keys:
+        await cache.delete(_k(key))
+
+
+async def invalidate_tag(tag: str) -> None:
+    """Drop every key stored with `tag`."""
+    while members := list(await cache.set_pop(_k(_TAG_PREFIX + tag), 1000)):
+        for key in members:
+            await cache.delete(_k(str(key)))
+
+
+async def incr(key: str, ttl_seconds: int) -> int:
+    value: int = await cache.incr(_k(key), expire=ttl_seconds)
+    return value
+
+
+async def get(key: str) -> Any:
+    return await cache.get(_k(key))
+
+
+async def set_value(key: str, value: Any, ttl_seconds: int) -> None:
+    await cache.set(_k(key), value, expire=ttl_seconds)
+
+
+async def delete(key: str) -> None:
+    await cache.delete(_k(key))
+
+
+async def set_if_absent(key: str, value: Any, ttl_seconds: int) -> bool:
+    """Atomically claim `key`; False when it was already there (used for single-use markers)."""
+    return bool(await cache.set(_k(key), value, expire=ttl_seconds, exist=False))
+
+
+async def ping() -> bool:
+    probe = _k("health:probe")
+    await cache.set(probe, "ok", expire=10)
+    return bool(await cache.get(probe) == "ok")

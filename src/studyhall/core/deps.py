@@ -1,0 +1,28 @@
+"""FastAPI dependencies for plumbing: the request's database session and settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from studyhall.core.db import session_scope
+from studyhall.core.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed after the handler, rolled back if it raises."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async for session in session_scope(factory):
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(get_session)]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]

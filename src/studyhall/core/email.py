@@ -1,0 +1,83 @@
+"""Outgoing mail through the job queue: SMTP when configured, else files in var/mail/."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import structlog
+
+from studyhall.core.jobs import task
+from studyhall.core.settings import Settings, get_settings
+
+log = structlog.get_logger("studyhall.email")
+_LINK = re.compile(r"https?://\S+")
+
+
+def build_message(
+    settings: Settings, to: str, subject: str, text: str, html: str | None
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="studyhall.local")
+    message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def _send_smtp(settings: Settings, message: EmailMessage) -> None:
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        smtp.ehlo()
+        if settings.smtp_starttls and smtp.has_extn("starttls"):
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password)
+        smtp.send_message(message)
+
+
+def _write_to_mailbox(settings: Settings, message: EmailMessage, text: str) -> Path:
+    mail_dir = settings.var_dir / "mail"
+    mail_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = mail_dir / f"{stamp}.eml"
+    path.write_bytes(bytes(message))
+    # Development convenience without SMTP: the link is how a new user verifies an account.
+    log.info(
+        "mail_written",
+        path=str(path),
+        to=message["To"],
+        subject=message["Subject"],
+        links=_LINK.findall(text),
+    )
+    return path
+
+
+def deliver(to: str, subject: str, text: str, html: str | None = None) -> None:
+    """Send one message now (the task body; call `send_email` to queue one)."""
+    settings = get_settings()
+    message = build_message(settings, to, subject, text, html)
+    if settings.smtp_host:
+        _send_smtp(settings, message)
+        log.info("mail_sent", to=to, subject=subject)
+    else:
+        _write_to_mailbox(settings, message, text)
+
+
+@task()  # type: ignore[untyped-decorator]
+def deliver_email_task(to: str, subject: str, text: str, html: str | None = None) -> None:
+    deliver(to, subject, text, html)
+
+
+def send_email(to: str, subject: str, text: str, html: str | None = None) -> None:
+    """Queue a message. Call after the transaction that justifies it has committed."""
+    deliver_email_task(to, subject, text, html)

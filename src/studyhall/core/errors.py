@@ -1,0 +1,192 @@
+"""Domain errors carrying an HTTP status and a stable code.
+
+Rendered once: RFC 9457 problem+json for the API, an HTML fragment for pages and HTMX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("studyhall.errors")
+
+
+class StudyhallError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        if code:
+            self.code = code
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+
+class BadRequest(StudyhallError):
+    pass
+
+
+class ValidationFailed(StudyhallError):
+    status, code, title = 422, "validation_error", "The request is not valid"
+
+
+class Unauthorized(StudyhallError):
+    status, code, title = 401, "unauthorized", "Sign-in required"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(StudyhallError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(StudyhallError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(StudyhallError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class TooManyRequests(StudyhallError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class Locked(StudyhallError):
+    status, code, title = 423, "locked", "Temporarily locked"
+
+
+class ServiceUnavailable(StudyhallError):
+    status, code, title = 503, "unavailable", "Service unavailable"
+
+
+def problem_body(
+    status: int, code: str, title: str, detail: str, request: Request, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://studyhall.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+    }
+    request_id = request.headers.get("x-request-id") or getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return body
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    if _wants_html(request):
+        return _html_problem(status, title, detail, headers)
+    return JSONResponse(
+        problem_body(status, code, title, detail, request, **extra),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def _wants_html(request: Request) -> bool:
+    """HTMX requests and page routes get an HTML fragment; the API always gets JSON."""
+    if request.url.path.startswith("/api/"):
+        return False
+    return request.headers.get("hx-request") == "true" or "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _html_problem(
+    status: int, title: str, detail: str, headers: Mapping[str, str] | None
+) -> Response:
+    from html import escape
+
+    body = (
+        f'<div class="alert alert-error" role="alert"><strong>{escape(title)}</strong>'
+        f"<p>{escape(detail)}</p></div>"
+    )
+    return Response(body, status_code=status, media_type="text/html", headers=dict(headers or {}))
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StudyhallError)
+    async def _domain(request: Request, exc: StudyhallError) -> Response:
+        return problem_response(
+            request, exc.status, exc.code, exc.title, exc.detail, exc.headers, **exc.extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return problem_response(
+            request,
+            422,
+            "validation_error",
+            "The request is not valid",
+            "One or more fields are invalid.",
+            errors=_validation_errors(exc),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        phrase = HTTPStatus(exc.status_code).phrase
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status_code, phrase.lower().replace(" ", "_")
+        )
+        detail = exc.detail if isinstance(exc.detail, str) else phrase
+        return problem_response(
+            request, exc.status_code, code, phrase, detail, getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled_exception", path=request.url.path)
+        return problem_response(
+            request,
+            500,
+            "internal_error",
+            "Internal server error",
+            "Something went wrong on our side; the error was logged.",
+        )

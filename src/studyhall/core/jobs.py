@@ -1,0 +1,80 @@
+"""The job queue (huey): SqliteHuey in var/ by default, RedisHuey when STUDYHALL_REDIS_URL is set.
+
+Tasks take ids or plain values, are enqueued after the commit, retry with backoff, and report
+their state transitions to Prometheus.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from huey import Huey, RedisHuey, SqliteHuey, signals
+from huey.consumer import Consumer
+
+from studyhall.core.metrics import JOBS, JOBS_PENDING, JOBS_SCHEDULED
+from studyhall.core.settings import Settings, get_settings
+
+log = structlog.get_logger("studyhall.jobs")
+
+DEFAULT_RETRIES = 5
+DEFAULT_RETRY_DELAY = 2  # seconds, doubled on every retry by retry_backoff
+
+
+def make_huey(settings: Settings) -> Huey:
+    if settings.redis_url:
+        return RedisHuey("studyhall", url=settings.redis_url, utc=True)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("studyhall", filename=str(settings.var_dir / "jobs.db"), utc=True)
+
+
+huey: Huey = make_huey(get_settings())
+
+
+def task(
+    retries: int = DEFAULT_RETRIES, retry_delay: int = DEFAULT_RETRY_DELAY, **kwargs: Any
+) -> Any:
+    """Declare a background task with retries and exponential backoff."""
+    return huey.task(retries=retries, retry_delay=retry_delay, retry_backoff=2, **kwargs)
+
+
+_STATE_SIGNALS = {
+    signals.SIGNAL_ENQUEUED: "enqueued",
+    signals.SIGNAL_EXECUTING: "executing",
+    signals.SIGNAL_COMPLETE: "complete",
+    signals.SIGNAL_ERROR: "error",
+    signals.SIGNAL_RETRYING: "retrying",
+    signals.SIGNAL_EXPIRED: "expired",
+    signals.SIGNAL_REVOKED: "revoked",
+}
+
+
+@huey.signal()  # type: ignore[untyped-decorator]
+def _count_state(signal: str, task: Any, exc: BaseException | None = None) -> None:
+    state = _STATE_SIGNALS.get(signal)
+    if state is None:
+        return
+    JOBS.labels(task.name, state).inc()
+    if signal == signals.SIGNAL_ERROR:
+        log.warning("job_failed", task=task.name, task_id=task.id, error=repr(exc))
+
+
+def refresh_queue_gauges() -> None:
+    JOBS_PENDING.set(huey.pending_count())
+    JOBS_SCHEDULED.set(huey.scheduled_count())
+
+
+def queue_ping() -> bool:
+    huey.pending_count()
+    return True
+
+
+def start_consumer(workers: int) -> Consumer:
+    """Consume the queue on background threads of this process (the embedded default)."""
+    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True)
+    consumer.start()
+    return consumer
+
+
+def stop_consumer(consumer: Consumer) -> None:
+    consumer.stop(graceful=True)

@@ -1,0 +1,249 @@
+"""Pure ASGI middleware: access log + metrics + security headers, global rate limit, body size."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import structlog
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from studyhall.core.errors import PROBLEM_JSON
+from studyhall.core.metrics import ERRORS, LATENCY, REQUESTS
+from studyhall.core.ratelimit import STATE_KEY, RateLimitResult, get_limiter
+from studyhall.core.settings import Settings
+
+access_log = structlog.get_logger("studyhall.access")
+
+UNMETERED_PREFIXES = ("/health", "/metrics", "/static/")
+
+
+def _content_security_policy(path: str) -> str:
+    if path.startswith("/api/docs"):
+        # Swagger UI needs its CDN script and inline bootstrap; only this page gets them.
+        return (
+            "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
+            "https://fastapi.tiangolo.com; frame-ancestors 'none'"
+        )
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's full template, e.g. /api/v1/users/{user_id} (bounded label values).
+
+    Routes of included routers carry only their own part of the path, so the prefix is
+    recovered by rendering that part with the request's path parameters.
+    """
+    raw = str(scope.get("path", ""))
+    route_path = getattr(scope.get("route"), "path", None)
+    if not isinstance(route_path, str):
+        return "/static/*" if raw.startswith("/static/") else "<unmatched>"
+    params = scope.get("path_params") or {}
+    rendered = _PARAM.sub(lambda m: str(params.get(m.group(1), m.group(0))), route_path)
+    if rendered and raw.endswith(rendered):
+        return raw[: len(raw) - len(rendered)] + route_path
+    return route_path
+
+
+def _state(scope: Scope) -> dict[str, Any]:
+    state: dict[str, Any] = scope.setdefault("state", {})
+    return state
+
+
+def _is_tls(scope: Scope, settings: Settings) -> bool:
+    if scope.get("scheme") == "https":
+        return True
+    if settings.trusted_proxy:
+        for name, value in scope.get("headers", []):
+            if name == b"x-forwarded-proto" and value == b"https":
+                return True
+    return False
+
+
+class RequestLogMiddleware:
+    """One log line and one metrics sample per request; security and rate-limit headers."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        path = str(scope.get("path", ""))
+        tls = _is_tls(scope, self.settings)
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+                headers.setdefault("Content-Security-Policy", _content_security_policy(path))
+                if tls:
+                    headers.setdefault(
+                        "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+                    )
+                if path.startswith("/api/"):
+                    headers.setdefault("API-Version", "1")
+                result = _state(scope).get(STATE_KEY)
+                if isinstance(result, RateLimitResult):
+                    for name, value in result.headers().items():
+                        headers[name] = value
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            status = 500
+            raise
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = _route_template(scope)
+        method = str(scope.get("method", ""))
+        if not str(scope.get("path", "")).startswith(UNMETERED_PREFIXES):
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(elapsed)
+        if status >= 500:
+            ERRORS.labels(route).inc()
+        state = _state(scope)
+        access_log.info(
+            "request",
+            method=method,
+            route=route,
+            path=scope.get("path"),
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+            user_id=state.get("user_id"),
+        )
+
+
+async def _send_problem(
+    send: Send, status: int, code: str, title: str, detail: str, headers: dict[str, str]
+) -> None:
+    body = json.dumps(
+        {
+            "type": f"https://studyhall.dev/problems/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
+        }
+    ).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GlobalRateLimitMiddleware:
+    """The per-IP rule every request counts against (health and metrics excepted)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def _ip(self, scope: Scope) -> str:
+        if self.settings.trusted_proxy:
+            for name, value in scope.get("headers", []):
+                if name == b"x-forwarded-for":
+                    return str(value.decode().split(",")[0].strip())
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(UNMETERED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        result = await get_limiter().hit(
+            "global_ip", self.settings.rate_limit_global, self._ip(scope)
+        )
+        _state(scope)[STATE_KEY] = result
+        if not result.allowed:
+            await _send_problem(
+                send,
+                429,
+                "rate_limited",
+                "Too many requests",
+                f"Too many requests; try again in {result.retry_after} seconds.",
+                result.headers(),
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over the limit, by Content-Length up front or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._too_large(send)
+                return
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not response_started:
+                await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _send_problem(
+            send,
+            413,
+            "payload_too_large",
+            "Payload too large",
+            f"Request bodies are limited to {self.max_bytes} bytes.",
+            {},
+        )
+
+
+class _BodyTooLarge(Exception):
+    pass

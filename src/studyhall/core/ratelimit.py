@@ -1,0 +1,115 @@
+"""Rate limits with `limits` (memory or Redis), answering with X-RateLimit-* and Retry-After."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.requests import Request
+
+from studyhall.core.errors import TooManyRequests
+from studyhall.core.metrics import RATE_LIMITED
+
+STATE_KEY = "ratelimit"
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.reset_at - time.time()))
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_at)),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str = "") -> None:
+        if redis_url:
+            uri = redis_url.replace("redis://", "async+redis://", 1)
+            storage = storage_from_string(uri, implementation="redispy")
+        else:
+            storage = storage_from_string("async+memory://")
+        assert isinstance(storage, Storage)
+        self.storage = storage
+        self._strategy = MovingWindowRateLimiter(storage)
+        self._parsed: dict[str, RateLimitItem] = {}
+
+    def _item(self, rule: str) -> RateLimitItem:
+        if rule not in self._parsed:
+            self._parsed[rule] = parse(rule)
+        return self._parsed[rule]
+
+    async def hit(self, name: str, rule: str, key: str) -> RateLimitResult:
+        item = self._item(rule)
+        allowed = await self._strategy.hit(item, name, key)
+        stats = await self._strategy.get_window_stats(item, name, key)
+        if not allowed:
+            RATE_LIMITED.labels(name).inc()
+        return RateLimitResult(allowed, item.amount, max(0, stats.remaining), stats.reset_time)
+
+    async def reset(self) -> None:
+        await self.storage.reset()
+
+    async def ping(self) -> bool:
+        return bool(await self.storage.check())
+
+
+_limiter: RateLimiter | None = None
+
+
+def configure_rate_limits(redis_url: str = "") -> RateLimiter:
+    global _limiter
+    _limiter = RateLimiter(redis_url)
+    return _limiter
+
+
+def get_limiter() -> RateLimiter:
+    if _limiter is None:
+        raise RuntimeError("rate limits are not configured; create_app() does that")
+    return _limiter
+
+
+def client_ip(request: Request, trust_proxy: bool = False) -> str:
+    if trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+def remember_headers(request: Request, result: RateLimitResult) -> None:
+    """Keep the most restrictive rule's headers for the response (the middleware writes them)."""
+    current: RateLimitResult | None = getattr(request.state, STATE_KEY, None)
+    if current is None or result.remaining <= current.remaining or not result.allowed:
+        setattr(request.state, STATE_KEY, result)
+
+
+async def enforce(request: Request, name: str, rule: str, key: str) -> RateLimitResult:
+    """Count one hit of `rule` for `key`; raise a 429 problem when the limit is spent."""
+    result = await get_limiter().hit(name, rule, key)
+    remember_headers(request, result)
+    if not result.allowed:
+        raise TooManyRequests(
+            f"Too many requests; try again in {result.retry_after} seconds.",
+            headers=result.headers(),
+            extra={"retry_after": result.retry_after},
+        )
+    return result

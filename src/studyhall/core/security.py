@@ -1,0 +1,94 @@
+"""Password hashing, access JWTs and opaque tokens; no knowledge of users or sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+JWT_ALGORITHM = "HS256"
+JWT_ISSUER = "studyhall"
+
+# OWASP's Argon2id recommendation: m=19 MiB, t=2, p=1 (the minimum we go no lower than).
+_password_hash = PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19456, parallelism=1),))
+# Hashed once so a login for an unknown email costs as much as one for a known email.
+_DUMMY_HASH = _password_hash.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _password_hash.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Constant-ish time whether or not a hash exists, so timing does not reveal accounts."""
+    if not password_hash:
+        _password_hash.verify(password, _DUMMY_HASH)
+        return False
+    try:
+        return _password_hash.verify(password, password_hash)
+    except Exception:
+        return False
+
+
+def new_opaque_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def hash_token(token: str) -> str:
+    """Opaque tokens are high-entropy, so a fast hash is enough (no salt or stretching)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def sign(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+class InvalidToken(Exception):
+    """A JWT that is malformed, expired, tampered with, or of the wrong kind."""
+
+
+def encode_jwt(
+    secret: str, subject: str, token_type: str, lifetime: timedelta, **claims: Any
+) -> str:
+    now = datetime.now(UTC)
+    payload = {
+        "sub": subject,
+        "typ": token_type,
+        "iss": JWT_ISSUER,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+        **claims,
+    }
+    return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM)
+
+
+def decode_jwt(secret: str, token: str, token_type: str) -> dict[str, Any]:
+    """Decode with the one pinned algorithm; `alg: none` or any other algorithm is refused."""
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != JWT_ALGORITHM:
+            raise InvalidToken("unexpected algorithm")
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=[JWT_ALGORITHM],
+            issuer=JWT_ISSUER,
+            options={"require": ["exp", "iat", "sub", "typ", "iss"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if payload.get("typ") != token_type:
+        raise InvalidToken("wrong token type")
+    return payload

@@ -1,0 +1,106 @@
+"""Configuration from `STUDYHALL_*` environment variables; every value has an embedded default."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+def _default_secret(var_dir: Path) -> str:
+    """A per-installation secret kept in ./var so restarts keep sessions valid."""
+    path = var_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STUDYHALL_", extra="ignore")
+
+    env: str = Field("development", description="development, production or test")
+    var_dir: Path = Field(DEFAULT_VAR_DIR, description="where the embedded defaults keep files")
+    base_url: str = Field("http://127.0.0.1:8000", description="public URL used in email links")
+    host: str = Field("127.0.0.1", description="address `serve` binds")
+    port: int = Field(8000, description="port `serve` binds")
+    secret_key: str = Field("", description="signs access tokens and CSRF; generated in var/")
+
+    database_url: str = Field("", description="SQLAlchemy async URL; default SQLite in var/")
+    database_echo: bool = Field(False, description="log every SQL statement")
+    redis_url: str = Field("", description="moves cache, rate limits and job queue to Redis")
+    run_worker_in_process: bool = Field(
+        True, description="consume the job queue inside `serve` (embedded default)"
+    )
+    worker_threads: int = Field(2, description="job worker threads")
+
+    cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origins")
+    max_request_bytes: int = Field(10 * 1024 * 1024, description="largest accepted request body")
+    trusted_proxy: bool = Field(False, description="trust X-Forwarded-For/Proto from a proxy")
+
+    access_token_minutes: int = Field(15, description="lifetime of access JWTs")
+    refresh_token_days: int = Field(30, description="lifetime of a refresh-token family")
+    verification_hours: int = Field(24, description="lifetime of an email verification link")
+    reset_minutes: int = Field(60, description="lifetime of a password reset link")
+    twofa_challenge_minutes: int = Field(5, description="time to enter a 2FA code at login")
+
+    rate_limit_global: str = Field("300/minute", description="per-IP limit on every request")
+    rate_limit_user: str = Field("600/minute", description="per-user limit on the API")
+    rate_limit_login_ip: str = Field("20/minute", description="login attempts per IP")
+    rate_limit_login_account: str = Field("10/minute", description="login attempts per account")
+    rate_limit_register: str = Field("10/hour", description="registrations per IP")
+    rate_limit_password_reset: str = Field("5/hour", description="reset requests per IP")
+    rate_limit_2fa: str = Field("10/minute", description="2FA code checks per IP")
+
+    lockout_threshold: int = Field(5, description="failures before an account or IP is locked")
+    lockout_base_seconds: int = Field(60, description="first lock; doubles each further failure")
+    lockout_max_seconds: int = Field(3600, description="longest lock")
+
+    smtp_host: str = Field("", description="SMTP server; empty writes mail to var/mail/")
+    smtp_port: int = Field(587, description="SMTP port")
+    smtp_username: str = Field("", description="SMTP user")
+    smtp_password: str = Field("", description="SMTP password")
+    smtp_starttls: bool = Field(True, description="use STARTTLS when the server offers it")
+    mail_from: str = Field("Studyhall <no-reply@studyhall.local>", description="sender address")
+
+    log_level: str = Field("INFO", description="log level")
+    log_json: bool = Field(True, description="JSON log lines (false: console format)")
+    sentry_dsn: str = Field("", description="send errors to Sentry when set")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.startswith("["):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'studyhall.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_secret_key(self) -> str:
+        if not self.secret_key:
+            self.secret_key = _default_secret(self.var_dir)
+        return self.secret_key
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,167 @@
+"""Fixtures on real backends; see tests/backends.py for how they are chosen."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete
+
+from tests.backends import (
+    Mailbox,
+    TestEnvironment,
+    create_database,
+    drop_database,
+    message_text,
+    prepare_environment,
+    start_smtp_server,
+)
+
+ENV = prepare_environment()
+
+# Imported only now: settings, the job queue and the cache read the environment set above.
+from fastapi import FastAPI  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
+
+from studyhall.app import create_app  # noqa: E402
+from studyhall.core.settings import Settings, get_settings  # noqa: E402
+from studyhall.migrate import upgrade  # noqa: E402
+from studyhall.models import metadata  # noqa: E402
+
+PASSWORD = "a long and unusual passphrase"
+TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_\-]+)")
+
+
+@pytest.fixture(scope="session")
+def test_env() -> TestEnvironment:
+    return ENV
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = start_smtp_server(ENV.smtp_port, box)
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+async def migrated_database() -> AsyncIterator[str]:
+    await create_database(ENV)
+    upgrade(ENV.database_url)
+    yield ENV.database_url
+    await drop_database(ENV)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+async def app(
+    migrated_database: str, mailbox: Mailbox, settings: Settings
+) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def _wipe(application: FastAPI) -> None:
+    factory = application.state.sessionmaker
+    async with factory() as session:
+        for table in reversed(metadata.sorted_tables):
+            await session.execute(delete(table))
+        await session.commit()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test starts with empty tables, cache, rate limits and mailbox."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: FastAPI = request.getfixturevalue("app")
+    await _wipe(application)
+    from cashews import cache
+
+    from studyhall.core.ratelimit import get_limiter
+
+    await cache.clear()
+    await get_limiter().reset()
+    request.getfixturevalue("mailbox").clear()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session for arranging data directly through services; committed on exit."""
+    async with app.state.sessionmaker() as session:
+        yield session
+        await session.commit()
+
+
+@dataclass
+class SignedInUser:
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+    id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def register_and_verify(
+    client: httpx.AsyncClient,
+    mailbox: Mailbox,
+    email: str,
+    name: str = "Test User",
+    password: str = PASSWORD,
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "name": name, "password": password}
+    )
+    assert response.status_code == 202, response.text
+    message = await mailbox.wait_for(email, "Verify")
+    match = TOKEN_IN_LINK.search(message_text(message))
+    assert match, message_text(message)
+    verified = await client.post("/api/v1/auth/verify-email", json={"token": match.group(1)})
+    assert verified.status_code == 200, verified.text
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> SignedInUser:
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    return SignedInUser(
+        email, password, body["access_token"], body["refresh_token"], me.json()["id"]
+    )
+
+
+@pytest.fixture
+async def student(client: httpx.AsyncClient, mailbox: Mailbox) -> SignedInUser:
+    await register_and_verify(client, mailbox, "student@example.com", "Sam Student")
+    return await sign_in(client, "student@example.com")
+
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient, db: AsyncSession) -> SignedInUser:
+    from studyhall.accounts import service
+
+    await service.create_admin(db, "admin@example.com", "Ada Admin", PASSWORD)
+    await db.commit()
+    return await sign_in(client, "admin@example.com")
