@@ -12,19 +12,24 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+# `run` needs only the app; `test` adds the development group (lint, types, test tools).
+$(VENV)/.app-deps: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --no-dev --inexact --quiet
 	touch $@
 
-run: $(VENV)/.synced
+$(VENV)/.dev-deps: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@ $(VENV)/.app-deps
+
+run: $(VENV)/.app-deps
 	$(VENV)/bin/studyhall serve
 
-lint: $(VENV)/.synced
+lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check src tests migrations bench
 	$(VENV)/bin/ruff format --check src tests migrations bench
 	$(VENV)/bin/lint-imports
 
-types: $(VENV)/.synced
+types: $(VENV)/.dev-deps
 	$(VENV)/bin/mypy
 
 # Browser tests need Debian's chromium and npm's axe-core; installed here when missing.
@@ -32,7 +37,7 @@ e2e-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
 	@test -f node_modules/axe-core/axe.min.js || npm install --no-save --no-audit --no-fund --silent axe-core@4
 
-tests: $(VENV)/.synced e2e-deps
+tests: $(VENV)/.dev-deps e2e-deps
 	$(VENV)/bin/pytest
 
 test: lint types tests

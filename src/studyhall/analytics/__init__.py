@@ -1,0 +1,1 @@
+"""Performance, percentile ranking, leaderboards and item analysis."""

@@ -1,0 +1,1 @@
+"""The question bank: typed questions with versions, tags, images, search."""

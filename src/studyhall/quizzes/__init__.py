@@ -1,0 +1,1 @@
+"""Quizzes and their categories, and custom tests built from the bank."""
