@@ -16,6 +16,8 @@ from fastapi.staticfiles import StaticFiles
 
 from studyhall import __version__
 from studyhall.accounts.api import routers as account_routers
+from studyhall.analytics.api import router as analytics_router
+from studyhall.attempts.api import router as attempts_router
 from studyhall.core import health
 from studyhall.core.cache import close_cache, setup_cache
 from studyhall.core.db import make_engine, make_sessionmaker
@@ -30,6 +32,9 @@ from studyhall.core.middleware import (
 )
 from studyhall.core.ratelimit import configure_rate_limits
 from studyhall.core.settings import Settings, get_settings
+from studyhall.questions.api import router as questions_router
+from studyhall.quizzes.api import router as quizzes_router
+from studyhall.web import analytics_pages, attempts_pages, questions_pages, quizzes_pages
 from studyhall.web.pages import router as web_router
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -37,7 +42,13 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    for router in account_routers:
+    for router in (
+        *account_routers,
+        questions_router,
+        quizzes_router,
+        attempts_router,
+        analytics_router,
+    ):
         api.include_router(router)
     return api
 
@@ -81,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(_api_router())
     app.include_router(web_router)
+    for pages in (questions_pages, quizzes_pages, attempts_pages, analytics_pages):
+        app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/metrics", include_in_schema=False)
