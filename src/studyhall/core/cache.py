@@ -15,16 +15,26 @@ from studyhall.core.metrics import CACHE_HITS, CACHE_MISSES
 T = TypeVar("T")
 _MISSING = object()
 _TAG_PREFIX = "tag:"
-
-
 _PREFIX = "studyhall:"
+# A tag's key set must outlive every key in it, or invalidate_tag would miss keys. Each add
+# resets the set's expiry, so it is never shortened below this or the longest key's TTL.
+TAG_TTL_SECONDS = 24 * 3600
+
+_configured_url: str | None = None
 
 
 def setup_cache(redis_url: str = "") -> None:
+    """Point the cache at Redis or memory; again with the same URL, keep the backend in use
+    (several apps in one process, as in the tests, then share it instead of leaking one)."""
+    global _configured_url
+    url = redis_url or "mem://?size=100000"
+    if url == _configured_url and cache.is_setup():
+        return
     if redis_url:
         cache.setup(redis_url, suppress=False)
     else:
-        cache.setup("mem://?size=100000")
+        cache.setup(url)
+    _configured_url = url
 
 
 def _k(key: str) -> str:
@@ -32,6 +42,7 @@ def _k(key: str) -> str:
 
 
 async def close_cache() -> None:
+    """Close connections; cashews reopens them on next use, so a shared backend survives."""
     await cache.close()
 
 
@@ -62,7 +73,9 @@ async def get_or_set(
 
 
 async def _remember_tag(tag: str, key: str, ttl_seconds: int) -> None:
-    await cache.set_add(_k(_TAG_PREFIX + tag), key, expire=max(ttl_seconds, 60))
+    tag_key = _k(_TAG_PREFIX + tag)
+    current = await cache.get_expire(tag_key)  # seconds left; negative when none or unlimited
+    await cache.set_add(tag_key, key, expire=max(ttl_seconds, TAG_TTL_SECONDS, current))
 
 
 async def invalidate(*keys: str) -> None:
@@ -103,3 +116,11 @@ async def ping() -> bool:
     probe = _k("health:probe")
     await cache.set(probe, "ok", expire=10)
     return bool(await cache.get(probe) == "ok")
+
+
+def record_lookups(namespace: str, hits: int, misses: int) -> None:
+    """Count hits/misses for lookups that read the cache key by key (bulk reads)."""
+    if hits:
+        CACHE_HITS.labels(namespace).inc(hits)
+    if misses:
+        CACHE_MISSES.labels(namespace).inc(misses)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import smtplib
 import ssl
 from datetime import UTC, datetime
@@ -49,22 +50,23 @@ def _write_to_mailbox(settings: Settings, message: EmailMessage, text: str) -> P
     mail_dir = settings.var_dir / "mail"
     mail_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    path = mail_dir / f"{stamp}.eml"
+    # Two workers can write in the same microsecond; the suffix keeps both messages.
+    path = mail_dir / f"{stamp}-{secrets.token_hex(4)}.eml"
     path.write_bytes(bytes(message))
-    # Development convenience without SMTP: the link is how a new user verifies an account.
-    log.info(
-        "mail_written",
-        path=str(path),
-        to=message["To"],
-        subject=message["Subject"],
-        links=_LINK.findall(text),
-    )
+    fields: dict[str, object] = {"path": str(path), "to": message["To"]}
+    if settings.env != "production":
+        # Development convenience without SMTP: the link is how a new user verifies an
+        # account. Links carry single-use tokens, so production logs never get them.
+        fields["links"] = _LINK.findall(text)
+    log.info("mail_written", subject=message["Subject"], **fields)
     return path
 
 
-def deliver(to: str, subject: str, text: str, html: str | None = None) -> None:
+def deliver(
+    to: str, subject: str, text: str, html: str | None = None, settings: Settings | None = None
+) -> None:
     """Send one message now (the task body; call `send_email` to queue one)."""
-    settings = get_settings()
+    settings = settings or get_settings()
     message = build_message(settings, to, subject, text, html)
     if settings.smtp_host:
         _send_smtp(settings, message)

@@ -6,10 +6,13 @@ Rendered once: RFC 9457 problem+json for the API, an HTML fragment for pages and
 from __future__ import annotations
 
 from collections.abc import Mapping
+from html import escape
 from http import HTTPStatus
 from typing import Any
 
+import sentry_sdk
 import structlog
+from asgi_correlation_id.context import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -93,10 +96,12 @@ def problem_body(
         "code": code,
         "instance": request.url.path,
     }
-    request_id = request.headers.get("x-request-id") or getattr(request.state, "request_id", None)
+    # The middleware's id (validated or generated) rather than whatever the client sent.
+    request_id = correlation_id.get() or request.headers.get("x-request-id")
     if request_id:
         body["request_id"] = request_id
-    body.update(extra)
+    for key, value in extra.items():
+        body.setdefault(key, value)  # extras never overwrite the standard members
     return body
 
 
@@ -131,8 +136,6 @@ def _wants_html(request: Request) -> bool:
 def _html_problem(
     status: int, title: str, detail: str, headers: Mapping[str, str] | None
 ) -> Response:
-    from html import escape
-
     body = (
         f'<div class="alert alert-error" role="alert"><strong>{escape(title)}</strong>'
         f"<p>{escape(detail)}</p></div>"
@@ -149,6 +152,37 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         }
         for err in exc.errors()
     ]
+
+
+def internal_error_response(request: Request, exc: BaseException) -> Response:
+    """Log an unexpected exception (with its traceback) and answer a generic 500 problem."""
+    log.error("unhandled_exception", path=request.url.path, exc_info=exc)
+    sentry_sdk.capture_exception(exc)  # a no-op unless a DSN was configured
+    return problem_response(
+        request,
+        500,
+        "internal_error",
+        "Internal server error",
+        "Something went wrong on our side; the error was logged.",
+    )
+
+
+# Codes and titles for the statuses the framework raises itself (routing, body limits).
+_HTTP_PROBLEMS = {
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("payload_too_large", "Payload too large"),
+}
+
+
+def _http_problem(status: int) -> tuple[str, str]:
+    if status in _HTTP_PROBLEMS:
+        return _HTTP_PROBLEMS[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return phrase.lower().replace(" ", "_").replace("-", "_"), phrase
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -171,22 +205,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        phrase = HTTPStatus(exc.status_code).phrase
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            exc.status_code, phrase.lower().replace(" ", "_")
-        )
-        detail = exc.detail if isinstance(exc.detail, str) else phrase
+        code, title = _http_problem(exc.status_code)
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
         return problem_response(
-            request, exc.status_code, code, phrase, detail, getattr(exc, "headers", None)
+            request, exc.status_code, code, title, detail, getattr(exc, "headers", None)
         )
 
+    # Normally RequestLogMiddleware answers unhandled exceptions (inside the middleware, so
+    # the 500 gets the security headers and request id); this is the last resort.
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled_exception", path=request.url.path)
-        return problem_response(
-            request,
-            500,
-            "internal_error",
-            "Internal server error",
-            "Something went wrong on our side; the error was logged.",
-        )
+        return internal_error_response(request, exc)

@@ -69,9 +69,20 @@ def queue_ping() -> bool:
     return True
 
 
+# An idle worker polls ever more slowly, up to this many seconds between polls (huey's default
+# of 10 s would hold a sign-up email that long on the SQLite queue; Redis blocks instead).
+IDLE_POLL_MAX_SECONDS = 1.0
+
+
 def start_consumer(workers: int) -> Consumer:
     """Consume the queue on background threads of this process (the embedded default)."""
-    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True)
+    consumer = Consumer(
+        huey,
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        max_delay=IDLE_POLL_MAX_SECONDS,
+    )
     consumer.start()
     return consumer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -28,12 +28,31 @@ def _add_request_id(
     return event
 
 
+def _is_sensitive(key: object) -> bool:
+    return isinstance(key, str) and key not in SAFE_KEYS and bool(SENSITIVE_KEYS.search(key))
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    """Redact sensitive keys inside nested dicts and lists (e.g. a logged request body)."""
+    if depth > 8:
+        return value
+    if isinstance(value, Mapping):
+        return {k: REDACTED if _is_sensitive(k) else _scrub(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, depth + 1) for item in value]
+    if type(value) is tuple:
+        return tuple(_scrub(item, depth + 1) for item in value)
+    return value
+
+
 def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
-        if key in SAFE_KEYS or key == "event":
+        if key in ("event", "exc_info"):
             continue
-        if SENSITIVE_KEYS.search(key):
+        if _is_sensitive(key):
             event[key] = REDACTED
+        elif isinstance(event[key], Mapping | list | tuple):
+            event[key] = _scrub(event[key])
     return event
 
 

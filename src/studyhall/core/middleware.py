@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
 
 import structlog
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from studyhall.core.errors import PROBLEM_JSON
+from studyhall.core.errors import internal_error_response, problem_response
 from studyhall.core.metrics import ERRORS, LATENCY, REQUESTS
-from studyhall.core.ratelimit import STATE_KEY, RateLimitResult, get_limiter
+from studyhall.core.ratelimit import STATE_KEY, RateLimitResult, get_limiter, scope_client_ip
 from studyhall.core.settings import Settings
 
 access_log = structlog.get_logger("studyhall.access")
@@ -66,13 +67,19 @@ def _is_tls(scope: Scope, settings: Settings) -> bool:
         return True
     if settings.trusted_proxy:
         for name, value in scope.get("headers", []):
-            if name == b"x-forwarded-proto" and value == b"https":
-                return True
+            # A chain of proxies may send "https, http": the first hop is the client's.
+            if name == b"x-forwarded-proto":
+                return bool(value.split(b",")[0].strip().lower() == b"https")
     return False
 
 
 class RequestLogMiddleware:
-    """One log line and one metrics sample per request; security and rate-limit headers."""
+    """One log line and one metrics sample per request; security and rate-limit headers.
+
+    It also answers unhandled exceptions with a 500 problem itself: Starlette's own handler
+    sits outside every user middleware, so its response would miss these headers and the
+    request id.
+    """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -84,13 +91,15 @@ class RequestLogMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        response_started = False
         path = str(scope.get("path", ""))
         tls = _is_tls(scope, self.settings)
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                response_started = True
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
@@ -112,9 +121,12 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
+        except Exception as exc:
             status = 500
-            raise
+            if response_started:
+                raise  # too late for a problem response; the server drops the connection
+            response = internal_error_response(Request(scope, receive), exc)
+            await response(scope, receive, send_with_headers)
         finally:
             self._record(scope, status, time.perf_counter() - started)
 
@@ -139,24 +151,18 @@ class RequestLogMiddleware:
 
 
 async def _send_problem(
-    send: Send, status: int, code: str, title: str, detail: str, headers: dict[str, str]
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str],
 ) -> None:
-    body = json.dumps(
-        {
-            "type": f"https://studyhall.dev/problems/{code}",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "code": code,
-        }
-    ).encode()
-    raw_headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
+    """Answer from a middleware exactly as the app's error handlers would."""
+    response = problem_response(Request(scope, receive), status, code, title, detail, headers)
+    await response(scope, receive, send)
 
 
 class GlobalRateLimitMiddleware:
@@ -166,24 +172,20 @@ class GlobalRateLimitMiddleware:
         self.app = app
         self.settings = settings
 
-    def _ip(self, scope: Scope) -> str:
-        if self.settings.trusted_proxy:
-            for name, value in scope.get("headers", []):
-                if name == b"x-forwarded-for":
-                    return str(value.decode().split(",")[0].strip())
-        client = scope.get("client")
-        return str(client[0]) if client else "unknown"
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or str(scope.get("path", "")).startswith(UNMETERED_PREFIXES):
             await self.app(scope, receive, send)
             return
         result = await get_limiter().hit(
-            "global_ip", self.settings.rate_limit_global, self._ip(scope)
+            "global_ip",
+            self.settings.rate_limit_global,
+            scope_client_ip(scope, self.settings.trusted_proxy),
         )
         _state(scope)[STATE_KEY] = result
         if not result.allowed:
             await _send_problem(
+                scope,
+                receive,
                 send,
                 429,
                 "rate_limited",
@@ -196,7 +198,12 @@ class GlobalRateLimitMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit, by Content-Length up front or while streaming."""
+    """Refuse bodies over the limit, by Content-Length up front or while streaming.
+
+    While streaming, the refusal is raised from `receive` as an HTTPException (413): FastAPI
+    lets HTTPExceptions from body parsing through (any other error would become a 400), and
+    the app's handler renders it like every other problem.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -208,7 +215,7 @@ class BodySizeLimitMiddleware:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(scope, receive, send)
                 return
         received = 0
         response_started = False
@@ -219,7 +226,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -230,20 +237,18 @@ class BodySizeLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await self._too_large(send)
+        except BodyTooLarge:
+            if response_started:
+                raise
+            await self._too_large(scope, receive, send)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = BodyTooLarge(self.max_bytes)
         await _send_problem(
-            send,
-            413,
-            "payload_too_large",
-            "Payload too large",
-            f"Request bodies are limited to {self.max_bytes} bytes.",
-            {},
+            scope, receive, send, 413, "payload_too_large", "Payload too large", exc.detail, {}
         )
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"Request bodies are limited to {max_bytes} bytes.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
@@ -11,6 +12,7 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.requests import Request
+from starlette.types import Scope
 
 from studyhall.core.errors import TooManyRequests
 from studyhall.core.metrics import RATE_LIMITED
@@ -42,6 +44,7 @@ class RateLimitResult:
 
 class RateLimiter:
     def __init__(self, redis_url: str = "") -> None:
+        self.redis_url = redis_url
         if redis_url:
             uri = redis_url.replace("redis://", "async+redis://", 1)
             storage = storage_from_string(uri, implementation="redispy")
@@ -76,8 +79,11 @@ _limiter: RateLimiter | None = None
 
 
 def configure_rate_limits(redis_url: str = "") -> RateLimiter:
+    """Create the process's limiter; calling it again with the same URL keeps the one in use
+    (several apps in one process, as in the tests, then share the counters and connections)."""
     global _limiter
-    _limiter = RateLimiter(redis_url)
+    if _limiter is None or _limiter.redis_url != redis_url:
+        _limiter = RateLimiter(redis_url)
     return _limiter
 
 
@@ -87,19 +93,45 @@ def get_limiter() -> RateLimiter:
     return _limiter
 
 
+def forwarded_client_ip(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The address our one trusted proxy appended to X-Forwarded-For (the last entry).
+
+    Earlier entries come from the client and are not to be trusted: taking the first would
+    let anyone pick the key they are rate-limited under.
+    """
+    forwarded = b",".join(value for name, value in headers if name == b"x-forwarded-for")
+    entries = [part.strip() for part in forwarded.decode("latin-1").split(",") if part.strip()]
+    return entries[-1] if entries else None
+
+
+def scope_client_ip(scope: Scope, trust_proxy: bool = False) -> str:
+    if trust_proxy and (forwarded := forwarded_client_ip(scope.get("headers", []))):
+        return forwarded
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 def client_ip(request: Request, trust_proxy: bool = False) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    return scope_client_ip(request.scope, trust_proxy)
 
 
 def remember_headers(request: Request, result: RateLimitResult) -> None:
-    """Keep the most restrictive rule's headers for the response (the middleware writes them)."""
+    """Keep the most restrictive rule's headers for the response (the middleware writes them).
+
+    A refusal always wins and is never replaced by a later allowed hit; otherwise the rule with
+    the fewest requests left (on a tie, the later reset) is the one the client must respect.
+    """
     current: RateLimitResult | None = getattr(request.state, STATE_KEY, None)
-    if current is None or result.remaining <= current.remaining or not result.allowed:
+    if _more_restrictive(result, current):
         setattr(request.state, STATE_KEY, result)
+
+
+def _more_restrictive(result: RateLimitResult, current: RateLimitResult | None) -> bool:
+    if current is None:
+        return True
+    if result.allowed != current.allowed:
+        return not result.allowed
+    return (result.remaining, -result.reset_at) < (current.remaining, -current.reset_at)
 
 
 async def enforce(request: Request, name: str, rule: str, key: str) -> RateLimitResult:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -42,7 +44,10 @@ class Settings(BaseSettings):
     )
     worker_threads: int = Field(2, description="job worker threads")
 
-    cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origins")
+    # NoDecode: the env value is a comma-separated list, not JSON (a JSON list works too).
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="allowed CORS origins, comma-separated"
+    )
     max_request_bytes: int = Field(10 * 1024 * 1024, description="largest accepted request body")
     trusted_proxy: bool = Field(False, description="trust X-Forwarded-For/Proto from a proxy")
 
@@ -78,9 +83,20 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, value: list[str]) -> list[str]:
+        # Credentials are allowed on CORS requests, and `*` with credentials would let any
+        # site call the API as the signed-in user; list the origins instead.
+        if "*" in value:
+            raise ValueError("`*` is not allowed in cors_origins; list the allowed origins")
+        return [origin.rstrip("/") for origin in value]
 
     @property
     def effective_database_url(self) -> str:

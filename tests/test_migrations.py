@@ -1,0 +1,130 @@
+"""Migrations: upgrade head -> downgrade base -> upgrade head on SQLite and PostgreSQL, and the
+migrated schema matches the models exactly (what autogenerate would find is nothing).
+
+PostgreSQL comes from STUDYHALL_TEST_DATABASE_URL (a server where a database may be created);
+without it the local default server is tried and the test is skipped only if it is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from studyhall.migrate import ROOT, alembic_config, downgrade, upgrade
+from studyhall.models import metadata
+
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+# alembic.ini's file_template renders e.g. 2026_11_22_1050-2884444d8c2b_accounts_users.py
+DATED_NAME = re.compile(
+    r"^(?P<year>\d{4})_(?P<month>\d{2})_(?P<day>\d{2})_(?P<hour>\d{2})(?P<minute>\d{2})"
+    r"-(?P<rev>[0-9a-f]+)_(?P<slug>\w+)\.py$"
+)
+
+
+def _schema_differences(connection: Connection) -> list[Any]:
+    """What autogenerate would emit, with the comparison options env.py uses."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return list(compare_metadata(context, metadata))
+
+
+def _table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def _round_trip_and_compare(url: str) -> None:
+    upgrade(url)
+    downgrade(url, "base")
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            left = await conn.run_sync(_table_names)
+        assert left <= {"alembic_version"}, f"downgrade to base left tables behind: {left}"
+        await engine.dispose()
+
+        upgrade(url)
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(_table_names)
+            differences = await conn.run_sync(_schema_differences)
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    finally:
+        await engine.dispose()
+
+    assert set(metadata.tables) <= tables
+    assert differences == [], "models and migrations disagree:\n" + "\n".join(map(str, differences))
+    assert [row[0] for row in version] == [_script_directory().get_current_head()]
+
+
+def _script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+async def test_sqlite_round_trip_matches_models(tmp_path: Path) -> None:
+    await _round_trip_and_compare(f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
+
+
+@pytest.fixture
+async def fresh_postgres_url() -> AsyncIterator[str]:
+    """A uniquely named, empty database on the test PostgreSQL server, dropped afterwards."""
+    configured = os.environ.get("STUDYHALL_TEST_DATABASE_URL", "")
+    admin_url = make_url(configured or DEFAULT_POSTGRES)
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"studyhall_migrations_{uuid.uuid4().hex[:10]}"
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, ConnectionError) as exc:
+        await admin.dispose()
+        if configured:
+            raise  # asked for PostgreSQL explicitly: an unreachable server is a failure
+        pytest.skip(
+            f"no PostgreSQL at {admin_url.render_as_string()} ({exc!r}); set "
+            "STUDYHALL_TEST_DATABASE_URL to run the migration test on PostgreSQL"
+        )
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def test_postgres_round_trip_matches_models(fresh_postgres_url: str) -> None:
+    await _round_trip_and_compare(fresh_postgres_url)
+
+
+def test_single_head() -> None:
+    heads = _script_directory().get_heads()
+    assert len(heads) == 1, f"migration branches must be merged; heads: {heads}"
+
+
+def test_revision_files_are_dated() -> None:
+    config = alembic_config("sqlite://")
+    assert config.get_main_option("file_template") == (
+        "%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d-%(rev)s_%(slug)s"
+    )
+    revisions = list(_script_directory().walk_revisions())
+    assert revisions, "no migrations found"
+    for revision in revisions:
+        assert revision.path is not None
+        name = Path(revision.path).name
+        match = DATED_NAME.match(name)
+        assert match, f"{name} does not follow alembic.ini's dated file_template"
+        assert match["rev"] == revision.revision, f"{name} is named for another revision"
+        datetime(*(int(match[part]) for part in ("year", "month", "day", "hour", "minute")))
+    on_disk = {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
+    assert on_disk == {Path(str(r.path)).name for r in revisions}
