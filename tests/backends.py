@@ -50,6 +50,8 @@ class TestEnvironment:
             "STUDYHALL_VAR_DIR": str(self.var_dir),
             "STUDYHALL_DATABASE_URL": self.database_url,
             "STUDYHALL_REDIS_URL": self.redis_url,
+            # Concurrent runs sharing one Redis keep their keys and queue apart.
+            "STUDYHALL_REDIS_NAMESPACE": f"studyhall-test-{self.var_dir.name}",
             "STUDYHALL_SMTP_HOST": "127.0.0.1",
             "STUDYHALL_SMTP_PORT": str(self.smtp_port),
             "STUDYHALL_SMTP_STARTTLS": "false",

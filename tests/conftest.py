@@ -87,11 +87,10 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     application: FastAPI = request.getfixturevalue("app")
     await _wipe(application)
-    from cashews import cache
-
+    from studyhall.core.cache import clear_namespace
     from studyhall.core.ratelimit import get_limiter
 
-    await cache.clear()
+    await clear_namespace()
     await get_limiter().reset()
     request.getfixturevalue("mailbox").clear()
 

@@ -60,8 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sentry_sdk.init(dsn=settings.sentry_dsn, environment=settings.env, send_default_pii=False)
 
     engine = make_engine(settings)
-    setup_cache(settings.redis_url)
-    configure_rate_limits(settings.redis_url)
+    setup_cache(settings.redis_url, settings.redis_namespace)
+    configure_rate_limits(settings.redis_url, settings.redis_namespace)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     # Added last = outermost: the request id exists before anything logs.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(GlobalRateLimitMiddleware, settings=settings)
+    # CORS outside the rate limit: a 429 must be readable cross-origin, preflights are free.
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -117,8 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Retry-After",
             ],
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(GlobalRateLimitMiddleware, settings=settings)
     app.add_middleware(RequestLogMiddleware, settings=settings)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     return app

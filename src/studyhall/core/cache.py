@@ -15,7 +15,7 @@ from studyhall.core.metrics import CACHE_HITS, CACHE_MISSES
 T = TypeVar("T")
 _MISSING = object()
 _TAG_PREFIX = "tag:"
-_PREFIX = "studyhall:"
+_prefix = "studyhall:"
 # A tag's key set must outlive every key in it, or invalidate_tag would miss keys. Each add
 # resets the set's expiry, so it is never shortened below this or the longest key's TTL.
 TAG_TTL_SECONDS = 24 * 3600
@@ -23,10 +23,14 @@ TAG_TTL_SECONDS = 24 * 3600
 _configured_url: str | None = None
 
 
-def setup_cache(redis_url: str = "") -> None:
+def setup_cache(redis_url: str = "", namespace: str = "studyhall") -> None:
     """Point the cache at Redis or memory; again with the same URL, keep the backend in use
-    (several apps in one process, as in the tests, then share it instead of leaking one)."""
-    global _configured_url
+    (several apps in one process, as in the tests, then share it instead of leaking one).
+
+    Every key starts with `namespace:`, so several installations can share one Redis.
+    """
+    global _configured_url, _prefix
+    _prefix = f"{namespace}:"
     url = redis_url or "mem://?size=100000"
     if url == _configured_url and cache.is_setup():
         return
@@ -38,7 +42,7 @@ def setup_cache(redis_url: str = "") -> None:
 
 
 def _k(key: str) -> str:
-    return _PREFIX + key
+    return _prefix + key
 
 
 async def close_cache() -> None:
@@ -124,3 +128,8 @@ def record_lookups(namespace: str, hits: int, misses: int) -> None:
         CACHE_HITS.labels(namespace).inc(hits)
     if misses:
         CACHE_MISSES.labels(namespace).inc(misses)
+
+
+async def clear_namespace() -> None:
+    """Delete every key of this installation (tests; never other namespaces' keys)."""
+    await cache.delete_match(_prefix + "*")

@@ -23,7 +23,7 @@ DEFAULT_RETRY_DELAY = 2  # seconds, doubled on every retry by retry_backoff
 
 def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
-        return RedisHuey("studyhall", url=settings.redis_url, utc=True)
+        return RedisHuey(settings.redis_namespace, url=settings.redis_url, utc=True)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("studyhall", filename=str(settings.var_dir / "jobs.db"), utc=True)
 

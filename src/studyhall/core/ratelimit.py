@@ -43,11 +43,14 @@ class RateLimitResult:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str = "") -> None:
+    def __init__(self, redis_url: str = "", namespace: str = "studyhall") -> None:
         self.redis_url = redis_url
+        self.namespace = namespace
         if redis_url:
             uri = redis_url.replace("redis://", "async+redis://", 1)
-            storage = storage_from_string(uri, implementation="redispy")
+            storage = storage_from_string(
+                uri, implementation="redispy", key_prefix=f"{namespace}:limits"
+            )
         else:
             storage = storage_from_string("async+memory://")
         assert isinstance(storage, Storage)
@@ -78,12 +81,12 @@ class RateLimiter:
 _limiter: RateLimiter | None = None
 
 
-def configure_rate_limits(redis_url: str = "") -> RateLimiter:
+def configure_rate_limits(redis_url: str = "", namespace: str = "studyhall") -> RateLimiter:
     """Create the process's limiter; calling it again with the same URL keeps the one in use
     (several apps in one process, as in the tests, then share the counters and connections)."""
     global _limiter
-    if _limiter is None or _limiter.redis_url != redis_url:
-        _limiter = RateLimiter(redis_url)
+    if _limiter is None or (_limiter.redis_url, _limiter.namespace) != (redis_url, namespace):
+        _limiter = RateLimiter(redis_url, namespace)
     return _limiter
 
 

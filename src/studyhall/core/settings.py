@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy async URL; default SQLite in var/")
     database_echo: bool = Field(False, description="log every SQL statement")
     redis_url: str = Field("", description="moves cache, rate limits and job queue to Redis")
+    redis_namespace: str = Field(
+        "studyhall", description="prefix of keys and queue name, to share one Redis"
+    )
     run_worker_in_process: bool = Field(
         True, description="consume the job queue inside `serve` (embedded default)"
     )
