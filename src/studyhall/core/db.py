@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,8 +111,11 @@ __all__ = ["Base", "Engine", "Timestamps", "UUIDPrimaryKey", "make_engine", "utc
 AFTER_COMMIT_KEY = "after_commit"
 
 
-def after_commit(session: AsyncSession, callback: Any) -> None:
-    """Run `callback()` once the surrounding transaction commits (e.g. to enqueue a job)."""
+def after_commit(session: AsyncSession, callback: Callable[[], object]) -> None:
+    """Run `callback()` once the surrounding transaction commits (e.g. to enqueue a job).
+
+    A callback may return an awaitable (an async function's call); it is awaited.
+    """
     session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
 
 
@@ -119,4 +123,6 @@ async def commit_and_run_hooks(session: AsyncSession) -> None:
     await session.commit()
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
     for callback in callbacks:
-        callback()
+        result = callback()
+        if inspect.isawaitable(result):
+            await result
