@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from studyhall import __version__
+from studyhall import tasks as _registered_tasks  # noqa: F401  (huey needs them imported)
 from studyhall.accounts.api import routers as account_routers
 from studyhall.analytics.api import router as analytics_router
 from studyhall.attempts.api import router as attempts_router
@@ -22,7 +23,12 @@ from studyhall.core import health
 from studyhall.core.cache import close_cache, setup_cache
 from studyhall.core.db import make_engine, make_sessionmaker
 from studyhall.core.errors import install_error_handlers
-from studyhall.core.jobs import refresh_queue_gauges, start_consumer, stop_consumer
+from studyhall.core.jobs import (
+    refresh_queue_gauges,
+    register_app_loop,
+    start_consumer,
+    stop_consumer,
+)
 from studyhall.core.logging import configure_logging
 from studyhall.core.metrics import CONTENT_TYPE_LATEST, generate_latest, registry
 from studyhall.core.middleware import (
@@ -65,12 +71,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Jobs run their coroutines on this loop, where the cache and database clients live.
+        register_app_loop(asyncio.get_running_loop())
         consumer = (
             start_consumer(settings.worker_threads) if settings.run_worker_in_process else None
         )
         try:
             yield
         finally:
+            register_app_loop(None)
             if consumer is not None:
                 await asyncio.to_thread(stop_consumer, consumer)
             await engine.dispose()

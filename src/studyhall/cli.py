@@ -141,7 +141,7 @@ async def _create_admin(settings: Settings, email: str, name: str, password: str
         raise ValidationFailed(f"{email!r} is not a valid email address.") from exc
     engine = make_engine(settings)
     try:
-        async for db in session_scope(make_sessionmaker(engine)):
+        async with session_scope(make_sessionmaker(engine)) as db:
             await service.create_admin(db, email, name, password)
     finally:
         await engine.dispose()

@@ -11,6 +11,7 @@ from cashews import cache as cashews_cache
 from fastapi import FastAPI
 
 from studyhall.core import cache
+from studyhall.core.settings import get_settings
 from tests.conftest import ENV
 
 pytestmark = pytest.mark.usefixtures("app")  # the app sets the cache up; cleanup follows it
@@ -38,7 +39,7 @@ class Loader:
 
 
 def test_the_backend_is_the_one_configured(app: FastAPI) -> None:
-    backend = type(cashews_cache._get_backend("studyhall:")).__name__.lower()
+    backend = type(cashews_cache._get_backend(cache.full_key(""))).__name__.lower()
     assert ("redis" in backend) == bool(ENV.redis_url), backend
 
 
@@ -106,7 +107,7 @@ async def test_many_keys_under_one_tag() -> None:
 async def test_a_tag_outlives_its_longest_key() -> None:
     """A short-lived key tagged later must not shorten the tag's memory of a long-lived one."""
     tag = f"ttl-{uuid.uuid4().hex[:8]}"
-    tag_key = "studyhall:tag:" + tag
+    tag_key = cache.full_key("tag:" + tag)
     long_ttl = cache.TAG_TTL_SECONDS * 2
     await cache.get_or_set(_key("long"), long_ttl, Loader(), tags=[tag])
     await cache.get_or_set(_key("short"), 1, Loader(), tags=[tag])
@@ -114,7 +115,7 @@ async def test_a_tag_outlives_its_longest_key() -> None:
 
     short_tag = f"short-{uuid.uuid4().hex[:8]}"
     await cache.get_or_set(_key("brief"), 5, Loader(), tags=[short_tag])
-    assert await cashews_cache.get_expire("studyhall:tag:" + short_tag) > 5
+    assert await cashews_cache.get_expire(cache.full_key("tag:" + short_tag)) > 5
 
 
 async def test_set_if_absent_claims_once() -> None:
@@ -130,7 +131,7 @@ async def test_set_if_absent_claims_once() -> None:
 async def test_incr_counts_and_expires() -> None:
     key = _key("counter")
     assert [await cache.incr(key, 120) for _ in range(3)] == [1, 2, 3]
-    assert 0 < await cashews_cache.get_expire("studyhall:" + key) <= 120
+    assert 0 < await cashews_cache.get_expire(cache.full_key(key)) <= 120
     assert await cache.incr(_key("counter"), 120) == 1
 
 
@@ -147,8 +148,8 @@ async def test_set_value_get_delete_and_ping() -> None:
 async def test_setup_again_with_the_same_url_keeps_the_backend() -> None:
     key = _key("kept")
     await cache.set_value(key, "still here", 60)
-    backend = cashews_cache._get_backend("studyhall:")
-    cache.setup_cache(ENV.redis_url)
-    assert cashews_cache._get_backend("studyhall:") is backend
+    backend = cashews_cache._get_backend(cache.full_key(""))
+    cache.setup_cache(ENV.redis_url, get_settings().redis_namespace)
+    assert cashews_cache._get_backend(cache.full_key("")) is backend
     await cache.close_cache()  # another app shutting down: connections reopen on next use
     assert await cache.get(key) == "still here"

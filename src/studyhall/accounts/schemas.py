@@ -7,7 +7,8 @@ from datetime import datetime
 
 from pydantic import EmailStr, Field, field_validator
 
-from studyhall.accounts.models import Role
+# Enums other modules use come from here, never from models.
+from studyhall.accounts.models import Role as Role
 from studyhall.core.schemas import Schema
 
 

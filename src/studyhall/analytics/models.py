@@ -1,7 +1,11 @@
 """Aggregates kept up to date when attempts are submitted, so reads never scan answers.
 
 Percentiles count users above/below through indexes on `user_stats`; dashboards read the
-per-subject and per-day rows of one user; leaderboards sum `user_daily_stats` over a period.
+per-subject and per-day rows of one user; leaderboards sum `user_daily_stats` over a period,
+and per-quiz leaderboards read `attempt_results`.
+
+A row of `user_stats` / `user_subject_stats` / `user_daily_stats` exists only once its user has
+answered at least one question there (`answered >= 1`): the percentile counts rely on it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ class UserStats(Base):
         Index("ix_user_stats_accuracy", "accuracy"),
         Index("ix_user_stats_avg_time", "avg_time_seconds"),
         Index("ix_user_stats_answered", "answered"),
+        # All-time leaderboard: top-N by correct answers, ties by accuracy, read off the index.
+        Index("ix_user_stats_correct_accuracy", "correct", "accuracy"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -58,3 +64,46 @@ class UserDailyStats(Base):
     answered: Mapped[int] = mapped_column(default=0)
     correct: Mapped[int] = mapped_column(default=0)
     time_seconds: Mapped[int] = mapped_column(default=0)
+
+
+class AttemptResult(Base):
+    """One submitted attempt's result, written once by `record_submission`.
+
+    Serves the per-quiz leaderboards (best percent per user in a period) and makes recording
+    idempotent: a second call for the same attempt finds its row and changes nothing. No
+    foreign key to `attempts`: a result is a historical fact for the boards. Results of a
+    deleted quiz go with it.
+    """
+
+    __tablename__ = "attempt_results"
+    __table_args__ = (Index("ix_attempt_results_quiz_submitted", "quiz_id", "submitted_at"),)
+
+    attempt_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    quiz_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("quizzes.id", ondelete="CASCADE"), default=None
+    )
+    percent: Mapped[float]
+    question_count: Mapped[int] = mapped_column(default=0)
+    answered: Mapped[int] = mapped_column(default=0)
+    correct: Mapped[int] = mapped_column(default=0)
+    time_spent_seconds: Mapped[int] = mapped_column(default=0)
+    submitted_at: Mapped[datetime]
+
+
+class RankBucket(Base):
+    """How many ranked users have a percentile measure in each bucket (see analytics.ranking).
+
+    Kept in the submitting transaction next to `user_stats`, so a percentile is a sum over a
+    few hundred bucket rows plus one short index range inside the user's own bucket, instead
+    of counting most of `user_stats`. `analytics.service.rebuild_rank_buckets` recomputes it
+    from `user_stats` (after a bulk load, or after users were deleted).
+    """
+
+    __tablename__ = "rank_buckets"
+
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True)
+    users: Mapped[int] = mapped_column(default=0)

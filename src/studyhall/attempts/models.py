@@ -84,6 +84,8 @@ class AttemptItem(UUIDPrimaryKey, Base):
     __table_args__ = (
         UniqueConstraint("attempt_id", "position"),
         Index("ix_attempt_items_question_version", "question_version_id"),
+        # Item analysis reads every response to one question.
+        Index("ix_attempt_items_question_id", "question_id"),
     )
 
     attempt_id: Mapped[uuid.UUID] = mapped_column(

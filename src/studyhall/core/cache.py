@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar, cast
 
 from cashews import cache
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.core.db import after_commit
 from studyhall.core.metrics import CACHE_HITS, CACHE_MISSES
 
 T = TypeVar("T")
@@ -41,8 +43,12 @@ def setup_cache(redis_url: str = "", namespace: str = "studyhall") -> None:
     _configured_url = url
 
 
-def _k(key: str) -> str:
+def full_key(key: str) -> str:
+    """The backend key of `key` (namespaced), for tools that talk to the backend directly."""
     return _prefix + key
+
+
+_k = full_key
 
 
 async def close_cache() -> None:
@@ -133,3 +139,22 @@ def record_lookups(namespace: str, hits: int, misses: int) -> None:
 async def clear_namespace() -> None:
     """Delete every key of this installation (tests; never other namespaces' keys)."""
     await cache.delete_match(_prefix + "*")
+
+
+async def invalidate_now_and_after_commit(
+    session: AsyncSession, keys: Iterable[str] = (), tags: Iterable[str] = ()
+) -> None:
+    """Drop cached values now, and once more when `session`'s transaction has committed.
+
+    Now, so the writer's own next read misses; again after the commit, because a reader that
+    missed in between could have cached the rows it still saw before the commit.
+    """
+    key_list, tag_list = list(keys), list(tags)
+
+    async def drop() -> None:
+        await invalidate(*key_list)
+        for tag in tag_list:
+            await invalidate_tag(tag)
+
+    await drop()
+    after_commit(session, drop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,13 +94,17 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+@asynccontextmanager
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One transaction: commit when the caller finishes, roll back when it raises."""
     async with factory() as session:
         try:
             yield session
             await commit_and_run_hooks(session)
-        except BaseException:
+        except BaseException as exc:
+            if getattr(exc, "commit_anyway", False):
+                await commit_and_run_hooks(session)
+                raise
             session.info.pop(AFTER_COMMIT_KEY, None)
             await session.rollback()
             raise

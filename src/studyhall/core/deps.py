@@ -20,7 +20,7 @@ def get_settings_dep(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed after the handler, rolled back if it raises."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async for session in session_scope(factory):
+    async with session_scope(factory) as session:
         yield session
 
 

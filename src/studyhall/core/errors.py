@@ -28,6 +28,9 @@ class StudyhallError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    # True when what the service flushed before raising must still be committed (e.g. a
+    # revocation made while refusing a request); the transaction otherwise rolls back.
+    commit_anyway: bool = False
 
     def __init__(
         self,

@@ -6,7 +6,10 @@ their state transitions to Prometheus.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import structlog
 from huey import Huey, RedisHuey, SqliteHuey, signals
@@ -16,6 +19,7 @@ from studyhall.core.metrics import JOBS, JOBS_PENDING, JOBS_SCHEDULED
 from studyhall.core.settings import Settings, get_settings
 
 log = structlog.get_logger("studyhall.jobs")
+T = TypeVar("T")
 
 DEFAULT_RETRIES = 5
 DEFAULT_RETRY_DELAY = 2  # seconds, doubled on every retry by retry_backoff
@@ -89,3 +93,41 @@ def start_consumer(workers: int) -> Consumer:
 
 def stop_consumer(consumer: Consumer) -> None:
     consumer.stop(graceful=True)
+
+
+# Huey runs tasks on its own threads, but our async backends are tied to an event loop (a
+# Redis connection opened on one loop fails on another). A job's coroutine therefore runs on
+# the web app's loop when this process serves the app, otherwise on one long-lived loop of
+# the worker process.
+JOB_TIMEOUT_SECONDS = 300
+_app_loop: asyncio.AbstractEventLoop | None = None
+_own_loop: asyncio.AbstractEventLoop | None = None
+_own_loop_lock = threading.Lock()
+
+
+def register_app_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Called by the app's lifespan (with None on shutdown)."""
+    global _app_loop
+    _app_loop = loop
+
+
+def _worker_loop() -> asyncio.AbstractEventLoop:
+    global _own_loop
+    with _own_loop_lock:
+        if _own_loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="job-loop", daemon=True).start()
+            _own_loop = loop
+        return _own_loop
+
+
+def run_async(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run `factory()` to completion from a job thread, on the loop our backends belong to."""
+    loop = _app_loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        loop = _worker_loop()
+
+    async def run() -> T:
+        return await factory()
+
+    return asyncio.run_coroutine_threadsafe(run(), loop).result(JOB_TIMEOUT_SECONDS)

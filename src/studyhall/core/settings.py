@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     rate_limit_login_account: str = Field("10/minute", description="login attempts per account")
     rate_limit_register: str = Field("10/hour", description="registrations per IP")
     rate_limit_password_reset: str = Field("5/hour", description="reset requests per IP")
+    rate_limit_attempt_submit: str = Field(
+        "1 per 5 minutes", description="real submissions of one attempt (repeats answer free)"
+    )
+    rate_limit_attempt_autosave: str = Field(
+        "120 per minute", description="auto-saves per user (the page retries; nothing is lost)"
+    )
     rate_limit_2fa: str = Field("10/minute", description="2FA code checks per IP")
 
     lockout_threshold: int = Field(5, description="failures before an account or IP is locked")

@@ -2,6 +2,185 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+from urllib.parse import quote
 
-router = APIRouter(tags=["questions"])
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
+from fastapi.responses import FileResponse
+
+from studyhall.core.deps import AppSettings, DbSession
+from studyhall.core.errors import NotFound
+from studyhall.core.pagination import Page, Pagination
+from studyhall.core.storage import storage_for
+from studyhall.questions import images, service
+from studyhall.questions.dependencies import QuestionActor
+from studyhall.questions.models import QuestionStatus, QuestionType
+from studyhall.questions.schemas import (
+    ImageRead,
+    QuestionCreate,
+    QuestionFilter,
+    QuestionRead,
+    QuestionSummary,
+    QuestionUpdate,
+    SubjectCount,
+    VersionHistoryEntry,
+)
+
+router = APIRouter(prefix="/questions", tags=["questions"])
+
+Label = Annotated[str | None, Query(max_length=100)]
+# Browsers may keep an image for a while; "private" keeps it out of shared caches, because
+# a draft's image is for its author only.
+IMAGE_CACHE_CONTROL = "private, max-age=3600"
+
+
+@router.get("", response_model=Page[QuestionSummary])
+async def list_questions(
+    db: DbSession,
+    actor: QuestionActor,
+    pagination: Pagination,
+    text: Annotated[str, Query(max_length=200)] = "",
+    subject: Label = None,
+    system: Label = None,
+    topic: Label = None,
+    tag: Annotated[str | None, Query(max_length=60)] = None,
+    type: QuestionType | None = None,
+    status: QuestionStatus | None = None,
+) -> Page[QuestionSummary]:
+    """Search and filter the bank. Students see published questions; teachers also their own
+    drafts and archived questions; admins everything."""
+    query = QuestionFilter(
+        text=text,
+        subject=subject,
+        system=system,
+        topic=topic,
+        tag=tag,
+        type=type,
+        status=status,
+    )
+    return await service.list_questions(db, query, pagination, actor)
+
+
+@router.get("/subjects", response_model=Page[SubjectCount])
+async def list_subjects(
+    db: DbSession, actor: QuestionActor, pagination: Pagination
+) -> Page[SubjectCount]:
+    """Subjects and systems with their published question counts (for building tests)."""
+    return await service.subject_summary(db, pagination)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=QuestionRead)
+async def create_question(
+    body: QuestionCreate, db: DbSession, actor: QuestionActor
+) -> QuestionRead:
+    return await service.create_question(db, actor, body)
+
+
+@router.get("/{question_id}", response_model=QuestionRead)
+async def get_question(question_id: uuid.UUID, db: DbSession, actor: QuestionActor) -> QuestionRead:
+    """Answers, explanations and the source text are included only for authors."""
+    return await service.get_question(db, question_id, actor)
+
+
+@router.put("/{question_id}", response_model=QuestionRead)
+async def update_question(
+    question_id: uuid.UUID, body: QuestionUpdate, db: DbSession, actor: QuestionActor
+) -> QuestionRead:
+    """Replace content and metadata. A published question gets a new version."""
+    updated = await service.update_question(db, actor, question_id, body)
+    return updated
+
+
+@router.post("/{question_id}/publish", response_model=QuestionRead)
+async def publish_question(
+    question_id: uuid.UUID, db: DbSession, actor: QuestionActor
+) -> QuestionRead:
+    published = await service.publish_question(db, actor, question_id)
+    return published
+
+
+@router.post("/{question_id}/archive", response_model=QuestionRead)
+async def archive_question(
+    question_id: uuid.UUID, db: DbSession, actor: QuestionActor
+) -> QuestionRead:
+    archived = await service.archive_question(db, actor, question_id)
+    return archived
+
+
+@router.get("/{question_id}/versions", response_model=Page[VersionHistoryEntry])
+async def list_versions(
+    question_id: uuid.UUID, db: DbSession, actor: QuestionActor, pagination: Pagination
+) -> Page[VersionHistoryEntry]:
+    return await service.list_question_versions(db, actor, question_id, pagination)
+
+
+# ---------------------------------------------------------------- images
+
+
+@router.post("/{question_id}/images", status_code=status.HTTP_201_CREATED, response_model=ImageRead)
+async def upload_image(
+    question_id: uuid.UUID,
+    db: DbSession,
+    actor: QuestionActor,
+    settings: AppSettings,
+    file: Annotated[UploadFile, File(description="PNG, JPEG, GIF or WebP, at most 5 MB")],
+) -> ImageRead:
+    """Attach an image; its `url` (or `markdown`) can be used in the question's Markdown."""
+    # One byte past the limit is enough to know it is too large.
+    data = await file.read(images.MAX_IMAGE_BYTES + 1)
+    return await images.add_image(
+        db, actor, question_id, storage_for(settings.var_dir), file.filename or "", data
+    )
+
+
+@router.get("/{question_id}/images", response_model=Page[ImageRead])
+async def list_images(
+    question_id: uuid.UUID, db: DbSession, actor: QuestionActor, pagination: Pagination
+) -> Page[ImageRead]:
+    return await images.list_images(db, actor, question_id, pagination)
+
+
+@router.get(
+    "/{question_id}/images/{image_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/*": {}}}, 304: {"description": "Not modified"}},
+)
+async def get_image(
+    question_id: uuid.UUID,
+    image_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    actor: QuestionActor,
+    settings: AppSettings,
+) -> Response:
+    image = await images.image_for_serving(db, actor, question_id, image_id)
+    # The bytes behind an image id never change, so its id is a strong validator.
+    etag = f'"{image.id.hex}"'
+    headers = {
+        "Cache-Control": IMAGE_CACHE_CONTROL,
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(image.filename)}",
+        # Opened on its own, the response may run nothing.
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    try:
+        path = storage_for(settings.var_dir).path_of(image.storage_key)
+    except NotFound as exc:
+        raise NotFound("The image file is missing.", code="image_not_found") from exc
+    return FileResponse(path, media_type=image.content_type, headers=headers)
+
+
+@router.delete("/{question_id}/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_image(
+    question_id: uuid.UUID,
+    image_id: uuid.UUID,
+    db: DbSession,
+    actor: QuestionActor,
+    settings: AppSettings,
+) -> Response:
+    await images.delete_image(db, actor, question_id, image_id, storage_for(settings.var_dir))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -57,7 +57,8 @@ def _is_correct(version: QuestionVersionRead, response: dict[str, Any]) -> bool:
     correct_ids = {option.id for option in version.options if option.correct}
     kind = version.type
     if kind in (QuestionType.SINGLE_CHOICE, QuestionType.TRUE_FALSE):
-        return response.get("choice") in correct_ids and len(correct_ids) == 1
+        choice = response.get("choice")
+        return isinstance(choice, str) and choice in correct_ids and len(correct_ids) == 1
     if kind is QuestionType.MULTIPLE_RESPONSE:
         chosen = response.get("choices") or []
         return isinstance(chosen, list) and set(map(str, chosen)) == correct_ids
@@ -79,7 +80,10 @@ def valid_response_shape(version: QuestionVersionRead, response: dict[str, Any])
     """Whether a response names only options of this question, in the shape its type takes."""
     option_ids = {option.id for option in version.options}
     if version.type in (QuestionType.SINGLE_CHOICE, QuestionType.TRUE_FALSE):
-        return set(response) <= {"choice"} and response.get("choice") in option_ids | {None, ""}
+        choice = response.get("choice")
+        return set(response) <= {"choice"} and (
+            choice is None or (isinstance(choice, str) and choice in option_ids | {""})
+        )
     if version.type is QuestionType.MULTIPLE_RESPONSE:
         choices = response.get("choices", [])
         return (

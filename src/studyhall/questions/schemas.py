@@ -9,15 +9,26 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from studyhall.core.schemas import Schema
-from studyhall.questions.models import QuestionStatus, QuestionType
+
+# Enums other modules use come from here, never from models.
+from studyhall.questions.models import QuestionStatus as QuestionStatus
+from studyhall.questions.models import QuestionType as QuestionType
 
 MAX_OPTIONS = 12
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
 
 class OptionIn(Schema):
     text: str = Field(min_length=1, max_length=5000)
     correct: bool = False
     explanation: str = Field(default="", max_length=20000)
+
+    _text_not_blank = field_validator("text")(_not_blank)
 
 
 class NumericAnswer(Schema):
@@ -34,6 +45,8 @@ class QuestionContent(Schema):
     options: list[OptionIn] = Field(default_factory=list, max_length=MAX_OPTIONS)
     accepted_answers: list[str] = Field(default_factory=list, max_length=50)
     numeric_answer: NumericAnswer | None = None
+
+    _stem_not_blank = field_validator("stem")(_not_blank)
 
     @model_validator(mode="after")
     def _fits_type(self) -> QuestionContent:
@@ -135,6 +148,7 @@ class QuestionSummary(Schema):
     topic: str
     tags: list[str]
     difficulty: int | None
+    # Plain text of the rendered stem (not HTML: escape it when showing it).
     stem_preview: str
     updated_at: datetime
 
@@ -153,3 +167,28 @@ class GradeResult(Schema):
     answered: bool
     is_correct: bool
     score: float
+
+
+class VersionHistoryEntry(QuestionVersionRead):
+    """One version in a question's history, for its authors (answers included)."""
+
+    created_at: datetime
+    created_by: uuid.UUID | None
+
+
+class SubjectCount(Schema):
+    subject: str
+    system: str
+    count: int
+
+
+class ImageRead(Schema):
+    id: uuid.UUID
+    question_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime
+    # Where the image is served; usable as-is in the question's Markdown.
+    url: str
+    markdown: str

@@ -1,0 +1,67 @@
+"""Password reset by emailed link and password change; both end every session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts import emails, lockout
+from studyhall.accounts.models import TokenPurpose, User
+from studyhall.accounts.passwords import check_password_policy
+from studyhall.accounts.service.common import (
+    Principal,
+    _consume_account_token,
+    _issue_account_token,
+    _security_event,
+    _user_by_email,
+    get_user,
+)
+from studyhall.accounts.service.sessions import revoke_all_sessions
+from studyhall.core.db import after_commit, utcnow
+from studyhall.core.errors import BadRequest
+from studyhall.core.security import hash_password, verify_password
+from studyhall.core.settings import Settings
+
+
+async def request_password_reset(db: AsyncSession, settings: Settings, email: str) -> None:
+    """Email a reset link if the account exists; the caller answers the same either way."""
+    user = await _user_by_email(db, email)
+    if user is None or not user.is_active:
+        return
+    raw = await _issue_account_token(
+        db, user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=settings.reset_minutes)
+    )
+    link = f"{settings.base_url}/reset-password?token={raw}"
+    to, name, minutes = user.email, user.name, settings.reset_minutes
+    after_commit(db, lambda: emails.send_password_reset(to, name, link, minutes))
+
+
+async def reset_password(db: AsyncSession, raw_token: str, new_password: str) -> User:
+    user = await _consume_account_token(db, raw_token, TokenPurpose.RESET_PASSWORD)
+    check_password_policy(new_password, user.email, user.name)
+    await _set_password(db, user, new_password, "password_reset")
+    # Following an emailed link proves the address too.
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    await lockout.clear("login", user.email)
+    return user
+
+
+async def change_password(
+    db: AsyncSession, principal: Principal, current_password: str, new_password: str
+) -> None:
+    user = await get_user(db, principal.id)
+    if not verify_password(current_password, user.password_hash):
+        raise BadRequest("The current password is incorrect.", code="invalid_credentials")
+    check_password_policy(new_password, user.email, user.name)
+    await _set_password(db, user, new_password, "password_changed")
+
+
+async def _set_password(db: AsyncSession, user: User, new_password: str, reason: str) -> None:
+    user.password_hash = hash_password(new_password)
+    await db.flush()
+    await revoke_all_sessions(db, user.id, reason)
+    _security_event(reason, user_id=str(user.id))
+    to, name = user.email, user.name
+    after_commit(db, lambda: emails.send_password_changed(to, name))

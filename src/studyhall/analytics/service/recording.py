@@ -1,0 +1,186 @@
+"""Folding a submitted attempt into the aggregates, in the submitting transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import Float, cast
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ColumnElement
+
+from studyhall.analytics.models import (
+    AttemptResult,
+    RankBucket,
+    UserDailyStats,
+    UserStats,
+    UserSubjectStats,
+)
+from studyhall.analytics.ranking import buckets_of
+from studyhall.analytics.schemas import ItemRecord, SubmissionRecord
+from studyhall.analytics.service.keys import invalidate_after_submission
+from studyhall.core.db import utcnow
+
+COUNTERS = ("answered", "correct", "time_seconds")
+
+Insert = postgresql.Insert | sqlite.Insert
+
+
+def _insert(db: AsyncSession, model: type[Any]) -> Insert:
+    """INSERT … ON CONFLICT for the session's backend (both speak the same upsert)."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise RuntimeError(f"analytics upserts support PostgreSQL and SQLite, not {dialect}")
+
+
+def _totals(items: Sequence[ItemRecord]) -> dict[str, int]:
+    answered = [item for item in items if item.answered]
+    return {
+        "answered": len(answered),
+        "correct": sum(1 for item in answered if item.is_correct),
+        "time_seconds": sum(max(0, item.time_spent_seconds) for item in answered),
+    }
+
+
+async def _upsert_adding(
+    db: AsyncSession,
+    model: type[Any],
+    rows: list[dict[str, Any]],
+    keys: Sequence[str],
+    extra: Callable[[Any, Any], Mapping[str, ColumnElement[Any]]] | None = None,
+    counters: Sequence[str] = COUNTERS,
+    returning: Sequence[str] = (),
+) -> Any:
+    """Insert `rows`, or add their counters to the rows already there (atomic per row);
+    returns the `returning` columns of the rows as they are now, if any were asked for."""
+    statement = _insert(db, model).values(rows)
+    table, excluded = model.__table__, statement.excluded
+    updates: dict[str, Any] = {name: table.c[name] + excluded[name] for name in counters}
+    if extra is not None:
+        updates.update(extra(table, excluded))
+    upsert = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    if returning:
+        return (await db.execute(upsert.returning(*(table.c[n] for n in returning)))).one()
+    await db.execute(upsert)
+    return None
+
+
+def _bucket_changes(totals: Mapping[str, int], current: Any) -> dict[tuple[str, int], int]:
+    """+1/-1 per (measure, bucket) for a user whose totals went from `current - totals` to
+    `current`.
+
+    The old rates are recomputed from the old totals: the same division of the same integers
+    that stored them, so they land in the buckets they were counted in.
+    """
+    changes: dict[tuple[str, int], int] = defaultdict(int)
+    new = buckets_of(current.answered, current.accuracy, current.avg_time_seconds)
+    old_answered = current.answered - totals["answered"]
+    if old_answered > 0:
+        old = buckets_of(
+            old_answered,
+            (current.correct - totals["correct"]) / old_answered,
+            (current.time_seconds - totals["time_seconds"]) / old_answered,
+        )
+        for measure, bucket in old.items():
+            changes[(measure.value, bucket)] -= 1
+    for measure, bucket in new.items():
+        changes[(measure.value, bucket)] += 1
+    return {key: delta for key, delta in changes.items() if delta}
+
+
+def _rates(table: Any, excluded: Any) -> dict[str, ColumnElement[Any]]:
+    # The new totals divided in SQL: IEEE division of the same integers gives the same float
+    # as Python's correct / answered, so equal records compare equal in the percentile counts.
+    answered = table.c.answered + excluded.answered
+    return {
+        "accuracy": cast(table.c.correct + excluded.correct, Float) / answered,
+        "avg_time_seconds": cast(table.c.time_seconds + excluded.time_seconds, Float) / answered,
+        "updated_at": excluded.updated_at,
+    }
+
+
+async def record_submission(db: AsyncSession, record: SubmissionRecord) -> None:
+    """Fold a submitted attempt into the user's aggregates and invalidate what it changes.
+
+    Called by the attempts module inside the submit transaction; flushes, never commits.
+    Recording the same attempt again changes nothing (its `attempt_results` row is the
+    guard). Only answered items count: accuracy is correct / answered, and the average time
+    is the time spent on answered items / answered. The day is the UTC day of `submitted_at`.
+    """
+    totals = _totals(record.items)
+    inserted = await db.scalar(
+        _insert(db, AttemptResult)
+        .values(
+            attempt_id=record.attempt_id,
+            user_id=record.user_id,
+            quiz_id=record.quiz_id,
+            percent=record.percent,
+            question_count=len(record.items),
+            answered=totals["answered"],
+            correct=totals["correct"],
+            time_spent_seconds=max(0, record.time_spent_seconds),
+            submitted_at=record.submitted_at,
+        )
+        .on_conflict_do_nothing(index_elements=["attempt_id"])
+        .returning(AttemptResult.attempt_id)
+    )
+    if inserted is None:
+        return  # recorded before
+    if totals["answered"]:
+        # Rows are only created with answered >= 1: the percentile counts depend on it.
+        current = await _upsert_adding(
+            db,
+            UserStats,
+            [
+                {
+                    "user_id": record.user_id,
+                    **totals,
+                    "accuracy": totals["correct"] / totals["answered"],
+                    "avg_time_seconds": totals["time_seconds"] / totals["answered"],
+                    "updated_at": utcnow(),
+                }
+            ],
+            ["user_id"],
+            _rates,
+            returning=("answered", "correct", "time_seconds", "accuracy", "avg_time_seconds"),
+        )
+        day = record.submitted_at.astimezone(UTC).date()
+        await _upsert_adding(
+            db,
+            UserDailyStats,
+            [{"user_id": record.user_id, "day": day, **totals}],
+            ["user_id", "day"],
+        )
+        groups: dict[tuple[str, str], list[ItemRecord]] = defaultdict(list)
+        for item in record.items:
+            if item.answered:
+                groups[(item.subject, item.system)].append(item)
+        # Sorted, so two transactions of one user lock the rows in the same order.
+        subject_rows = [
+            {"user_id": record.user_id, "subject": subject, "system": system, **_totals(items)}
+            for (subject, system), items in sorted(groups.items())
+        ]
+        await _upsert_adding(db, UserSubjectStats, subject_rows, ["user_id", "subject", "system"])
+        # Last, and in key order: the bucket rows are shared by many users, so their locks are
+        # held briefly and always taken in the same order (no deadlocks).
+        if changes := _bucket_changes(totals, current):
+            await _upsert_adding(
+                db,
+                RankBucket,
+                [
+                    {"metric": metric, "bucket": bucket, "users": delta}
+                    for (metric, bucket), delta in sorted(changes.items())
+                ],
+                ["metric", "bucket"],
+                counters=("users",),
+            )
+    await db.flush()
+    await invalidate_after_submission(
+        db, record.user_id, record.quiz_id, (item.question_id for item in record.items)
+    )

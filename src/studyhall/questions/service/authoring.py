@@ -1,0 +1,100 @@
+"""Writing questions: create, edit (new versions once published), publish, archive."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.core import cache
+from studyhall.core.errors import Conflict
+from studyhall.questions.models import (
+    Question,
+    QuestionStatus,
+    QuestionVersion,
+)
+from studyhall.questions.schemas import (
+    QuestionCreate,
+    QuestionRead,
+    QuestionUpdate,
+)
+from studyhall.questions.service.common import (
+    Author,
+    _apply_meta,
+    _fill_version,
+    _require_author,
+    _search_text,
+    _set_tags,
+    _version_key,
+    forget_question,
+    load_for_edit,
+)
+from studyhall.questions.service.reading import get_question
+
+
+async def create_question(db: AsyncSession, actor: Author, data: QuestionCreate) -> QuestionRead:
+    """A new draft with its first version."""
+    _require_author(actor)
+    question = Question(author_id=actor.id, status=QuestionStatus.DRAFT.value, version_count=1)
+    _apply_meta(question, data)
+    db.add(question)
+    await db.flush()
+    version = QuestionVersion(question_id=question.id, number=1, created_by=actor.id)
+    _fill_version(version, data)
+    db.add(version)
+    await db.flush()
+    question.current_version_id = version.id
+    question.search_text = _search_text(data, data.tags, question)
+    await _set_tags(db, question, data.tags)
+    await db.flush()
+    return await get_question(db, question.id, actor)
+
+
+async def update_question(
+    db: AsyncSession, actor: Author, question_id: uuid.UUID, data: QuestionUpdate
+) -> QuestionRead:
+    """Replace content and metadata. Drafts change in place; a published question gets a new
+    version, so attempts that showed the old one keep it."""
+    question = await load_for_edit(db, actor, question_id)
+    current = (
+        await db.get(QuestionVersion, question.current_version_id)
+        if question.current_version_id
+        else None
+    )
+    if question.status == QuestionStatus.DRAFT.value and current is not None:
+        _fill_version(current, data)
+    else:
+        question.version_count += 1
+        current = QuestionVersion(
+            question_id=question.id, number=question.version_count, created_by=actor.id
+        )
+        _fill_version(current, data)
+        db.add(current)
+        await db.flush()
+        question.current_version_id = current.id
+    _apply_meta(question, data)
+    question.search_text = _search_text(data, data.tags, question)
+    await _set_tags(db, question, data.tags)
+    await db.flush()
+    await cache.invalidate(_version_key(current.id))
+    await forget_question(db, question.id)
+    return await get_question(db, question.id, actor)
+
+
+async def publish_question(db: AsyncSession, actor: Author, question_id: uuid.UUID) -> QuestionRead:
+    question = await load_for_edit(db, actor, question_id)
+    question.status = QuestionStatus.PUBLISHED.value
+    await db.flush()
+    await forget_question(db, question.id)
+    return await get_question(db, question.id, actor)
+
+
+async def archive_question(db: AsyncSession, actor: Author, question_id: uuid.UUID) -> QuestionRead:
+    """Withdraw from students and new tests; existing attempts keep their versions."""
+    question = await load_for_edit(db, actor, question_id)
+    if question.status == QuestionStatus.DRAFT.value:
+        raise Conflict("Drafts are not published; delete or publish them.", code="not_published")
+    question.status = QuestionStatus.ARCHIVED.value
+    await db.flush()
+    await forget_question(db, question.id)
+    return await get_question(db, question.id, actor)

@@ -1,0 +1,14 @@
+"""Every background job is registered wherever the app (serve) or the worker imports it."""
+
+from __future__ import annotations
+
+import studyhall.app  # noqa: F401
+from studyhall.core.jobs import huey
+
+
+def test_every_module_task_is_registered() -> None:
+    registered = set(huey._registry._registry)
+    assert {
+        "studyhall.core.email.deliver_email_task",
+        "studyhall.attempts.tasks.submit_overdue_attempts_job",
+    } <= registered
