@@ -50,6 +50,8 @@ async def _sign_up(page: Page, mailbox: Mailbox, email: str, base_url: str) -> N
     await _heading(page, "Check your email")
 
     await page.goto(await _emailed_link(mailbox, email, "Verify", base_url))
+    await _heading(page, "Confirm your email address")
+    await page.get_by_role("button", name="Confirm my email address").click()
     await _heading(page, "Email address verified")
     await assert_accessible(page, "verify")
     await page.get_by_role("main").get_by_role("link", name="Sign in").click()

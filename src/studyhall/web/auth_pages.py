@@ -97,9 +97,15 @@ async def signup(
 
 
 @router.get("/verify")
-async def verify_page(request: Request, db: PageDb, token: str = "") -> Response:
-    if not token:
-        return render(request, "auth/verify.html", {"verified": None, "form": FormState()})
+async def verify_page(request: Request, token: str = "") -> Response:
+    """Shows a button that confirms; opening the link alone changes nothing, so mail
+    scanners that fetch links cannot use the single-use token up."""
+    context = {"verified": None, "token": token[:200], "form": FormState()}
+    return render(request, "auth/verify.html", context)
+
+
+@router.post("/verify")
+async def confirm_verification(request: Request, db: PageDb, token: FormField = "") -> Response:
     try:
         await service.verify_email(db, token)
     except StudyhallError as exc:
