@@ -23,6 +23,17 @@
     }
   });
 
+  // Swapped-in content names the element that should get focus (e.g. the moved item's
+  // button). htmx's own autofocus races its focus preservation, so focus it ourselves once
+  // the swap has settled.
+  document.addEventListener("htmx:afterSettle", function () {
+    var next = document.querySelector("[data-focus-after-swap]");
+    if (next) {
+      next.removeAttribute("data-focus-after-swap");
+      next.focus();
+    }
+  });
+
   function downloadCodes(button) {
     var list = document.getElementById(button.getAttribute("data-target"));
     if (!list) { return; }
