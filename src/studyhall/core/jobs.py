@@ -7,6 +7,7 @@ their state transitions to Prometheus.
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -79,16 +80,29 @@ IDLE_POLL_MAX_SECONDS = 1.0
 
 
 def start_consumer(workers: int) -> Consumer:
-    """Consume the queue on background threads of this process (the embedded default)."""
-    consumer = Consumer(
-        huey,
-        workers=workers,
-        worker_type="thread",
-        periodic=True,
-        max_delay=IDLE_POLL_MAX_SECONDS,
-    )
+    """Consume the queue on background threads of this process (the embedded default).
+
+    Huey's start() installs its own SIGTERM/SIGINT/SIGHUP handlers, which would replace the
+    web server's and leave `serve` deaf to Ctrl+C and SIGTERM; the process's handlers are
+    put back (signal handlers can only be set from the main thread, where this runs).
+    """
+    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True)
+    kept = _current_handlers()
     consumer.start()
+    for signum, handler in kept.items():
+        signal.signal(signum, handler)
     return consumer
+
+
+def _current_handlers() -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    names = ("SIGTERM", "SIGINT", "SIGHUP")
+    return {
+        getattr(signal, name): signal.getsignal(getattr(signal, name))
+        for name in names
+        if hasattr(signal, name)
+    }
 
 
 def stop_consumer(consumer: Consumer) -> None:
