@@ -236,12 +236,12 @@ async def test_a_teacher_builds_and_publishes_a_quiz(
         browser, f"/quizzes/{quiz_id}/questions/{q3}/move", {"direction": "up"}, htmx=True
     )
     assert "Moved to position 2 of 3." in moved.text
-    assert f'id="move-up-{q3}" autofocus' in moved.text
+    assert f'id="move-up-{q3}" data-focus-after-swap' in moved.text
     to_top = await post(
         browser, f"/quizzes/{quiz_id}/questions/{q3}/move", {"direction": "up"}, True
     )
     assert "Moved to position 1 of 3." in to_top.text
-    assert f'id="move-down-{q3}" autofocus' in to_top.text  # its up button is gone
+    assert f'id="move-down-{q3}" data-focus-after-swap' in to_top.text  # its up button is gone
     order = re.findall(r'<li class="quiz-question" id="item-([0-9a-f-]+)"', to_top.text)
     assert order == [q3, q1, q2]
 
