@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -27,7 +28,10 @@ ENV = prepare_environment()
 from fastapi import FastAPI  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
+from studyhall.accounts.models import Role, User, UserRole  # noqa: E402
 from studyhall.app import create_app  # noqa: E402
+from studyhall.core.db import utcnow  # noqa: E402
+from studyhall.core.security import hash_password  # noqa: E402
 from studyhall.core.settings import Settings, get_settings  # noqa: E402
 from studyhall.migrate import upgrade  # noqa: E402
 from studyhall.models import metadata  # noqa: E402
@@ -164,3 +168,54 @@ async def admin(client: httpx.AsyncClient, db: AsyncSession) -> SignedInUser:
     await service.create_admin(db, "admin@example.com", "Ada Admin", PASSWORD)
     await db.commit()
     return await sign_in(client, "admin@example.com")
+
+
+MakeVerifiedUser = Callable[..., Awaitable[SignedInUser]]
+
+
+@lru_cache(maxsize=1)
+def shared_password_hash() -> str:
+    """One Argon2 hash of PASSWORD for users inserted directly (hashing costs ~50 ms each)."""
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def verified_user(client: httpx.AsyncClient, db: AsyncSession) -> MakeVerifiedUser:
+    """Insert a verified user with `roles` (password PASSWORD) and sign them in via the API."""
+
+    async def make(
+        email: str, roles: Sequence[Role] = (Role.STUDENT,), name: str | None = None
+    ) -> SignedInUser:
+        db.add(
+            User(
+                email=email,
+                name=name or email.split("@")[0],
+                password_hash=shared_password_hash(),
+                email_verified_at=utcnow(),
+                roles=[UserRole(role=role.value) for role in roles],
+            )
+        )
+        await db.commit()
+        return await sign_in(client, email)
+
+    return make
+
+
+@pytest.fixture
+async def teacher(verified_user: MakeVerifiedUser) -> SignedInUser:
+    return await verified_user("teacher@example.com", (Role.TEACHER,))
+
+
+@pytest.fixture
+async def other_teacher(verified_user: MakeVerifiedUser) -> SignedInUser:
+    return await verified_user("teacher2@example.com", (Role.TEACHER,))
+
+
+@pytest.fixture
+async def learner(verified_user: MakeVerifiedUser) -> SignedInUser:
+    return await verified_user("learner@example.com")
+
+
+@pytest.fixture
+async def learner2(verified_user: MakeVerifiedUser) -> SignedInUser:
+    return await verified_user("learner2@example.com")

@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import Role, User, UserRole
 from studyhall.analytics import service
 from studyhall.analytics.schemas import ItemRecord, SubmissionRecord
 from studyhall.core.db import utcnow
-from studyhall.core.security import hash_password
 from studyhall.quizzes.models import Quiz, QuizStatus
-from tests.conftest import PASSWORD, SignedInUser, sign_in
+from tests.conftest import SignedInUser, shared_password_hash
 
 # The browser fixtures of the page tests (a live server, chromium, a CSP-checked tab).
 from tests.web.conftest import browser, browser_context, live_server, page  # noqa: F401
 
 API = "/api/v1/analytics"
-
-MakeSignedIn = Callable[..., Awaitable[SignedInUser]]
-
-
-@lru_cache(maxsize=1)
-def _password_hash() -> str:
-    return hash_password(PASSWORD)
 
 
 def new_user(email: str, name: str | None = None, roles: Sequence[Role] = (Role.STUDENT,)) -> User:
@@ -38,7 +28,7 @@ def new_user(email: str, name: str | None = None, roles: Sequence[Role] = (Role.
         id=uuid.uuid4(),
         email=email,
         name=name or email.split("@")[0],
-        password_hash=_password_hash(),
+        password_hash=shared_password_hash(),
         email_verified_at=utcnow(),
         roles=[UserRole(role=role.value) for role in roles],
     )
@@ -125,20 +115,6 @@ async def record(
     await service.record_submission(db, submission)
     await db.commit()
     return submission
-
-
-@pytest.fixture
-def signed_in(client: httpx.AsyncClient, db: AsyncSession) -> MakeSignedIn:
-    """Insert a verified user with `roles` and sign them in through the API."""
-
-    async def make(
-        email: str, roles: Sequence[Role] = (Role.STUDENT,), name: str | None = None
-    ) -> SignedInUser:
-        db.add(new_user(email, name, roles))
-        await db.commit()
-        return await sign_in(client, email)
-
-    return make
 
 
 def as_uuid(user: SignedInUser) -> uuid.UUID:

@@ -7,7 +7,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.analytics.models import UserStats
-from tests.analytics.conftest import API, MakeSignedIn, add_quiz, as_uuid, items, record
+from tests.analytics.conftest import API, add_quiz, as_uuid, items, record
+from tests.conftest import MakeVerifiedUser
 
 
 async def _performance(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, object]:
@@ -18,10 +19,10 @@ async def _performance(client: httpx.AsyncClient, headers: dict[str, str]) -> di
 
 
 async def test_a_user_never_sees_another_users_cached_analytics(
-    client: httpx.AsyncClient, db: AsyncSession, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
-    ana = await signed_in("ana@example.com")
-    ben = await signed_in("ben@example.com")
+    ana = await verified_user("ana@example.com")
+    ben = await verified_user("ben@example.com")
     await record(db, as_uuid(ana), items(4, 3))
 
     first = await _performance(client, ana.headers)  # now cached for Ana
@@ -43,10 +44,10 @@ async def test_a_user_never_sees_another_users_cached_analytics(
 
 
 async def test_a_submission_invalidates_the_users_analytics_and_the_leaderboards(
-    client: httpx.AsyncClient, db: AsyncSession, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
-    ana = await signed_in("ana@example.com", name="Ana")
-    ben = await signed_in("ben@example.com", name="Ben")
+    ana = await verified_user("ana@example.com", name="Ana")
+    ben = await verified_user("ben@example.com", name="Ben")
     quiz = await add_quiz(db)
     await record(db, as_uuid(ana), items(2, 1), quiz_id=quiz, percent=50)
     await record(db, as_uuid(ben), items(2, 2))
@@ -80,9 +81,9 @@ async def test_a_submission_invalidates_the_users_analytics_and_the_leaderboards
 
 
 async def test_cache_hits_are_counted_in_metrics(
-    client: httpx.AsyncClient, db: AsyncSession, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
-    ana = await signed_in("ana@example.com")
+    ana = await verified_user("ana@example.com")
 
     async def hits() -> float:
         text = (await client.get("/metrics")).text

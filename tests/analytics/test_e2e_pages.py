@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import Role
 from studyhall.core.db import utcnow
 from tests.analytics.conftest import (
-    MakeSignedIn,
     add_quiz,
     add_users,
     items,
@@ -24,7 +23,7 @@ from tests.analytics.conftest import (
     record,
     sit_quiz,
 )
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, MakeVerifiedUser
 from tests.web.support import assert_accessible
 
 pytestmark = pytest.mark.e2e
@@ -93,9 +92,9 @@ async def test_performance_and_leaderboards_in_a_browser(page: Page, db: AsyncSe
 
 
 async def test_item_analysis_in_a_browser(
-    page: Page, client: httpx.AsyncClient, signed_in: MakeSignedIn
+    page: Page, client: httpx.AsyncClient, verified_user: MakeVerifiedUser
 ) -> None:
-    teacher = await signed_in("teacher@example.com", (Role.TEACHER,), name="Tess Teacher")
+    teacher = await verified_user("teacher@example.com", (Role.TEACHER,), name="Tess Teacher")
     question = await question_via_api(
         client,
         teacher,
@@ -117,7 +116,7 @@ async def test_item_analysis_in_a_browser(
     quiz_id = created.json()["id"]
     await client.post(f"/api/v1/quizzes/{quiz_id}/publish", headers=teacher.headers)
     for name, choice in (("ann", "a"), ("bob", "a"), ("cy", "b"), ("dee", "c")):
-        student = await signed_in(f"{name}@example.com")
+        student = await verified_user(f"{name}@example.com")
         await sit_quiz(client, student, quiz_id, [choice])
 
     await _sign_in(page, "teacher@example.com")

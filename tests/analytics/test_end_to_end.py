@@ -7,16 +7,17 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import Role
-from tests.analytics.conftest import API, MakeSignedIn, question_via_api, sit_quiz
+from tests.analytics.conftest import API, question_via_api, sit_quiz
+from tests.conftest import MakeVerifiedUser
 
 V1 = "/api/v1"
 
 
 async def test_students_sit_a_quiz_and_analytics_follow(
-    client: httpx.AsyncClient, db: AsyncSession, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
-    teacher = await signed_in("teacher@example.com", (Role.TEACHER,), name="Tess Teacher")
-    other_teacher = await signed_in("teacher2@example.com", (Role.TEACHER,))
+    teacher = await verified_user("teacher@example.com", (Role.TEACHER,), name="Tess Teacher")
+    other_teacher = await verified_user("teacher2@example.com", (Role.TEACHER,))
     heart = await question_via_api(
         client,
         teacher,
@@ -54,10 +55,10 @@ async def test_students_sit_a_quiz_and_analytics_follow(
     assert published.status_code == 200, published.text
 
     # Option ids are a, b, c in authoring order; "a" is right in both questions.
-    ann = await signed_in("ann@example.com", name="Ann")
-    bob = await signed_in("bob@example.com", name="Bob")
-    cy = await signed_in("cy@example.com", name="Cy")
-    dee = await signed_in("dee@example.com", name="Dee")
+    ann = await verified_user("ann@example.com", name="Ann")
+    bob = await verified_user("bob@example.com", name="Bob")
+    cy = await verified_user("cy@example.com", name="Cy")
+    dee = await verified_user("dee@example.com", name="Dee")
     assert (await sit_quiz(client, ann, quiz_id, ["a", "a"]))["percent"] == 100.0
     assert (await sit_quiz(client, bob, quiz_id, ["a", "b"]))["percent"] == 50.0
     assert (await sit_quiz(client, cy, quiz_id, ["b", "a"]))["percent"] == 50.0

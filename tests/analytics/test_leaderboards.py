@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.analytics import service
 from studyhall.analytics.schemas import LeaderboardPeriod, PeriodWindow
 from studyhall.core.pagination import PageParams
-from tests.analytics.conftest import API, MakeSignedIn, add_quiz, add_users, as_uuid, items, record
+from tests.analytics.conftest import API, add_quiz, add_users, as_uuid, items, record
+from tests.conftest import MakeVerifiedUser
 
 TODAY = date(2026, 3, 18)  # a Wednesday: its ISO week is 16-22 March
 
@@ -129,9 +130,9 @@ async def test_quiz_board_takes_each_users_best_attempt_in_the_period(db: AsyncS
 
 
 async def test_leaderboard_api(
-    client: httpx.AsyncClient, db: AsyncSession, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
-    me = await signed_in("me@example.com", name="Me Myself")
+    me = await verified_user("me@example.com", name="Me Myself")
     quiz = await add_quiz(db)
     await record(db, as_uuid(me), items(4, 3), submitted_at=at(18), quiz_id=quiz, percent=75)
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import Role
 from studyhall.core.db import utcnow
-from tests.analytics.conftest import MakeSignedIn, add_quiz, add_users, as_uuid, items, record
-from tests.conftest import SignedInUser
+from tests.analytics.conftest import add_quiz, add_users, as_uuid, items, record
+from tests.conftest import MakeVerifiedUser, SignedInUser
 from tests.web.support import HTML, web_sign_in
 
 
@@ -28,9 +28,9 @@ def _assert_page_rules(html: str) -> None:
 
 
 async def test_performance_page_draws_charts_with_tables(
-    client: httpx.AsyncClient, db: AsyncSession, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
-    me = await signed_in("me@example.com", name="Mia")
+    me = await verified_user("me@example.com", name="Mia")
     (rival,) = await add_users(db, "Rival")
     now = utcnow()
     await record(db, as_uuid(me), items(4, 3, subject="Physiology", system="Renal"))
@@ -74,8 +74,10 @@ async def test_performance_page_draws_charts_with_tables(
     assert "Accuracy by subject" in panel.text
 
 
-async def test_empty_performance_page(client: httpx.AsyncClient, signed_in: MakeSignedIn) -> None:
-    me = await signed_in("new@example.com")
+async def test_empty_performance_page(
+    client: httpx.AsyncClient, verified_user: MakeVerifiedUser
+) -> None:
+    me = await verified_user("new@example.com")
     await _browser_session(client, me)
     response = await client.get("/dashboard/performance", headers=HTML)
     assert response.status_code == 200
@@ -90,9 +92,9 @@ async def test_pages_need_sign_in(client: httpx.AsyncClient) -> None:
 
 
 async def test_leaderboard_pages(
-    client: httpx.AsyncClient, db: AsyncSession, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
-    me = await signed_in("me@example.com", name="Mia")
+    me = await verified_user("me@example.com", name="Mia")
     (rival,) = await add_users(db, "Rival")
     quiz = await add_quiz(db, "Renal <basics>")
     await record(db, as_uuid(me), items(3, 3), quiz_id=quiz, percent=100, time_spent_seconds=90)
@@ -125,9 +127,9 @@ async def test_leaderboard_pages(
 
 
 async def test_item_analysis_page_is_for_the_author(
-    client: httpx.AsyncClient, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, verified_user: MakeVerifiedUser
 ) -> None:
-    teacher = await signed_in("teacher@example.com", (Role.TEACHER,))
+    teacher = await verified_user("teacher@example.com", (Role.TEACHER,))
     created = await client.post(
         "/api/v1/questions",
         json={
@@ -145,7 +147,7 @@ async def test_item_analysis_page_is_for_the_author(
     assert "<strong>valve</strong>" in response.text
     assert "No one has answered this question" in response.text
 
-    student = await signed_in("student@example.com")
+    student = await verified_user("student@example.com")
     client.cookies.clear()
     await _browser_session(client, student)
     refused = await client.get(f"/questions/{question}/analysis", headers=HTML)

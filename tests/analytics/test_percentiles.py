@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.analytics import service
 from studyhall.analytics.service.percentiles import overall_percentile, percentile
-from tests.analytics.conftest import API, MakeSignedIn, add_users, as_uuid, items, record
+from tests.analytics.conftest import API, add_users, as_uuid, items, record
+from tests.conftest import MakeVerifiedUser
 
 # name: (answered, correct, seconds per answer) -> accuracy, average time
 DATA = {
@@ -86,9 +87,9 @@ def test_overall_weights() -> None:
 
 
 async def test_api_shows_my_own_ranking(
-    client: httpx.AsyncClient, db: AsyncSession, signed_in: MakeSignedIn
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
-    me = await signed_in("me@example.com")
+    me = await verified_user("me@example.com")
     (rival,) = await add_users(db, "Rival")
     unranked = await client.get(f"{API}/me/percentile", headers=me.headers)
     assert unranked.status_code == 200, unranked.text

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -13,55 +11,15 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.models import Role, User, UserRole
 from studyhall.attempts.models import Attempt
-from studyhall.core.db import utcnow
-from studyhall.core.security import hash_password
-from tests.conftest import PASSWORD, SignedInUser, sign_in
+from tests.conftest import MakeVerifiedUser, SignedInUser
 
 API = "/api/v1"
 
-MakeUser = Callable[..., Awaitable[SignedInUser]]
-
-
-@lru_cache(maxsize=1)
-def _password_hash() -> str:
-    return hash_password(PASSWORD)
-
 
 @pytest.fixture
-def make_user(client: httpx.AsyncClient, db: AsyncSession) -> MakeUser:
-    """Insert a verified user with `roles` and sign them in through the API."""
-
-    async def make(email: str, roles: Sequence[Role] = (Role.STUDENT,)) -> SignedInUser:
-        db.add(
-            User(
-                email=email,
-                name=email.split("@")[0].title(),
-                password_hash=_password_hash(),
-                email_verified_at=utcnow(),
-                roles=[UserRole(role=role.value) for role in roles],
-            )
-        )
-        await db.commit()
-        return await sign_in(client, email)
-
-    return make
-
-
-@pytest.fixture
-async def teacher(make_user: MakeUser) -> SignedInUser:
-    return await make_user("teacher@example.com", (Role.TEACHER,))
-
-
-@pytest.fixture
-async def learner(make_user: MakeUser) -> SignedInUser:
-    return await make_user("learner@example.com")
-
-
-@pytest.fixture
-async def other_learner(make_user: MakeUser) -> SignedInUser:
-    return await make_user("other@example.com")
+async def other_learner(verified_user: MakeVerifiedUser) -> SignedInUser:
+    return await verified_user("other@example.com")
 
 
 # ---------------------------------------------------------------- questions

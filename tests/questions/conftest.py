@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from functools import lru_cache
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.models import Role, User, UserRole
-from studyhall.core.db import utcnow
-from studyhall.core.security import hash_password
 from studyhall.core.settings import Settings
 from studyhall.core.storage import storage_for
 from studyhall.questions.images import STORAGE_NAMESPACE
-from tests.conftest import PASSWORD, SignedInUser, sign_in
+from tests.conftest import SignedInUser
 
 API = "/api/v1/questions"
-
-MakeSignedIn = Callable[..., Awaitable[SignedInUser]]
-
-
-@lru_cache(maxsize=1)
-def _password_hash() -> str:
-    return hash_password(PASSWORD)
 
 
 @pytest.fixture(autouse=True)
@@ -44,41 +32,6 @@ def image_folder(settings: Settings) -> Path:
 def stored_image_files(settings: Settings) -> set[Path]:
     folder = image_folder(settings)
     return {path for path in folder.rglob("*") if path.is_file()} if folder.exists() else set()
-
-
-@pytest.fixture
-def signed_in(client: httpx.AsyncClient, db: AsyncSession) -> MakeSignedIn:
-    """Insert a verified user with `roles` and sign them in through the API."""
-
-    async def make(email: str, roles: Sequence[Role] = (Role.STUDENT,)) -> SignedInUser:
-        db.add(
-            User(
-                email=email,
-                name=email.split("@")[0],
-                password_hash=_password_hash(),
-                email_verified_at=utcnow(),
-                roles=[UserRole(role=role.value) for role in roles],
-            )
-        )
-        await db.commit()
-        return await sign_in(client, email)
-
-    return make
-
-
-@pytest.fixture
-async def teacher(signed_in: MakeSignedIn) -> SignedInUser:
-    return await signed_in("teacher@example.com", (Role.TEACHER,))
-
-
-@pytest.fixture
-async def other_teacher(signed_in: MakeSignedIn) -> SignedInUser:
-    return await signed_in("teacher2@example.com", (Role.TEACHER,))
-
-
-@pytest.fixture
-async def learner(signed_in: MakeSignedIn) -> SignedInUser:
-    return await signed_in("learner@example.com", (Role.STUDENT,))
 
 
 def single_choice(**overrides: Any) -> dict[str, Any]:

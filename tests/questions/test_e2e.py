@@ -13,8 +13,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from studyhall.accounts.models import Role
-from tests.conftest import PASSWORD
-from tests.questions.conftest import MakeSignedIn
+from tests.conftest import PASSWORD, MakeVerifiedUser
 from tests.questions.test_images import PNG
 from tests.web.conftest import (  # noqa: F401 (fixtures shared with the web tests)
     browser,
@@ -52,11 +51,11 @@ async def student_tab(browser: Browser, live_server: str) -> AsyncIterator[Page]
 async def test_teacher_publishes_an_illustrated_question_and_a_student_finds_it(
     page: Page,  # noqa: F811
     student_tab: Page,
-    signed_in: MakeSignedIn,
+    verified_user: MakeVerifiedUser,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    await signed_in("tess@example.com", (Role.TEACHER,))
-    await signed_in("stu@example.com", (Role.STUDENT,))
+    await verified_user("tess@example.com", (Role.TEACHER,))
+    await verified_user("stu@example.com", (Role.STUDENT,))
 
     await _sign_in(page, "tess@example.com", "/questions")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Question bank")

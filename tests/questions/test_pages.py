@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from studyhall.accounts.models import Role
-from tests.questions.conftest import API, MakeSignedIn, create, create_published, single_choice
+from tests.conftest import MakeVerifiedUser
+from tests.questions.conftest import API, create, create_published, single_choice
 from tests.questions.test_images import GIF, PNG
 from tests.web.support import HTML, csrf_token, web_sign_in
 
@@ -23,12 +24,12 @@ LOCATION = re.compile(r"^/questions/([0-9a-f-]{36})\?done=(\S+)$")
 
 
 @pytest.fixture
-async def browser_for(app: FastAPI, signed_in: MakeSignedIn) -> AsyncIterator[Browser]:
+async def browser_for(app: FastAPI, verified_user: MakeVerifiedUser) -> AsyncIterator[Browser]:
     """A cookie-holding client per user, signed in through the sign-in page."""
     clients: list[httpx.AsyncClient] = []
 
     async def make(email: str, roles: tuple[Role, ...] = (Role.STUDENT,)) -> httpx.AsyncClient:
-        await signed_in(email, roles)
+        await verified_user(email, roles)
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
         http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         clients.append(http)

@@ -4,69 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from functools import lru_cache
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.models import Role, User, UserRole
-from studyhall.core.db import utcnow
-from studyhall.core.security import hash_password
-from tests.conftest import PASSWORD, SignedInUser, sign_in
+from tests.conftest import SignedInUser
 
 API = "/api/v1"
 QUIZZES = f"{API}/quizzes"
 CATEGORIES = f"{API}/categories"
-
-MakeSignedIn = Callable[..., Awaitable[SignedInUser]]
-
-
-@lru_cache(maxsize=1)
-def _password_hash() -> str:
-    return hash_password(PASSWORD)
-
-
-@pytest.fixture
-def signed_in(client: httpx.AsyncClient, db: AsyncSession) -> MakeSignedIn:
-    """Insert a verified user with `roles` and sign them in through the API."""
-
-    async def make(email: str, roles: Sequence[Role] = (Role.STUDENT,)) -> SignedInUser:
-        db.add(
-            User(
-                email=email,
-                name=email.split("@")[0],
-                password_hash=_password_hash(),
-                email_verified_at=utcnow(),
-                roles=[UserRole(role=role.value) for role in roles],
-            )
-        )
-        await db.commit()
-        return await sign_in(client, email)
-
-    return make
-
-
-@pytest.fixture
-async def teacher(signed_in: MakeSignedIn) -> SignedInUser:
-    return await signed_in("teacher@example.com", (Role.TEACHER,))
-
-
-@pytest.fixture
-async def other_teacher(signed_in: MakeSignedIn) -> SignedInUser:
-    return await signed_in("teacher2@example.com", (Role.TEACHER,))
-
-
-@pytest.fixture
-async def learner(signed_in: MakeSignedIn) -> SignedInUser:
-    return await signed_in("learner@example.com", (Role.STUDENT,))
-
-
-@pytest.fixture
-async def learner2(signed_in: MakeSignedIn) -> SignedInUser:
-    return await signed_in("learner2@example.com", (Role.STUDENT,))
 
 
 def question_body(stem: str = "Which chamber pumps blood into the aorta?") -> dict[str, Any]:
