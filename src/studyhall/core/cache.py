@@ -37,9 +37,10 @@ def setup_cache(redis_url: str = "", namespace: str = "studyhall") -> None:
     if url == _configured_url and cache.is_setup():
         return
     if redis_url:
-        cache.setup(redis_url, suppress=False)
+        # check_repr re-reprs every value read to detect corruption; too costly per request.
+        cache.setup(redis_url, suppress=False, check_repr=False)
     else:
-        cache.setup(url)
+        cache.setup(url, check_repr=False)
     _configured_url = url
 
 

@@ -45,6 +45,9 @@ from studyhall.questions.service.common import (
     Author as Author,
 )
 from studyhall.questions.service.common import (
+    fill_version as fill_version,
+)
+from studyhall.questions.service.common import (
     forget_question as forget_question,
 )
 from studyhall.questions.service.common import (
@@ -55,6 +58,9 @@ from studyhall.questions.service.common import (
 )
 from studyhall.questions.service.common import (
     question_tag as question_tag,
+)
+from studyhall.questions.service.common import (
+    search_text_of as search_text_of,
 )
 from studyhall.questions.service.common import (
     version_read as version_read,

@@ -21,13 +21,13 @@ from studyhall.questions.schemas import (
 from studyhall.questions.service.common import (
     Author,
     _apply_meta,
-    _fill_version,
     _require_author,
-    _search_text,
     _set_tags,
     _version_key,
+    fill_version,
     forget_question,
     load_for_edit,
+    search_text_of,
 )
 from studyhall.questions.service.reading import get_question
 
@@ -40,11 +40,11 @@ async def create_question(db: AsyncSession, actor: Author, data: QuestionCreate)
     db.add(question)
     await db.flush()
     version = QuestionVersion(question_id=question.id, number=1, created_by=actor.id)
-    _fill_version(version, data)
+    fill_version(version, data)
     db.add(version)
     await db.flush()
     question.current_version_id = version.id
-    question.search_text = _search_text(data, data.tags, question)
+    question.search_text = search_text_of(data, data.tags, question)
     await _set_tags(db, question, data.tags)
     await db.flush()
     return await get_question(db, question.id, actor)
@@ -62,18 +62,18 @@ async def update_question(
         else None
     )
     if question.status == QuestionStatus.DRAFT.value and current is not None:
-        _fill_version(current, data)
+        fill_version(current, data)
     else:
         question.version_count += 1
         current = QuestionVersion(
             question_id=question.id, number=question.version_count, created_by=actor.id
         )
-        _fill_version(current, data)
+        fill_version(current, data)
         db.add(current)
         await db.flush()
         question.current_version_id = current.id
     _apply_meta(question, data)
-    question.search_text = _search_text(data, data.tags, question)
+    question.search_text = search_text_of(data, data.tags, question)
     await _set_tags(db, question, data.tags)
     await db.flush()
     await cache.invalidate(_version_key(current.id))

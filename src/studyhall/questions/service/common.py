@@ -110,7 +110,7 @@ def _answer_of(content: QuestionContent) -> dict[str, Any]:
     return {}
 
 
-def _fill_version(version: QuestionVersion, content: QuestionContent) -> None:
+def fill_version(version: QuestionVersion, content: QuestionContent) -> None:
     version.type = content.type.value
     version.stem_md = content.stem
     version.stem_html = render_markdown(content.stem)
@@ -125,7 +125,7 @@ def _fill_version(version: QuestionVersion, content: QuestionContent) -> None:
     version.answer = _answer_of(content)
 
 
-def _search_text(content: QuestionContent, tags: Iterable[str], question: Question) -> str:
+def search_text_of(content: QuestionContent, tags: Iterable[str], question: Question) -> str:
     parts = [content.stem, content.explanation, question.subject, question.system, question.topic]
     parts += [option.text for option in content.options]
     parts += list(tags)

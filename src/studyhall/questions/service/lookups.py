@@ -94,5 +94,5 @@ async def pick_published(
         conditions.append(Question.id.not_in(exclude_ids))
     candidates = list(await db.scalars(select(Question.id).where(*conditions)))
     chooser = rng or random.SystemRandom()
-    chooser.shuffle(candidates)
-    return candidates[:count]
+    # sample, not shuffle: SystemRandom draws from urandom once per element it touches.
+    return chooser.sample(candidates, min(count, len(candidates)))
