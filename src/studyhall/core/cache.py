@@ -5,7 +5,7 @@ Services cache and invalidate through it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from cashews import cache
@@ -159,3 +159,16 @@ async def invalidate_now_and_after_commit(
 
     await drop()
     after_commit(session, drop)
+
+
+async def get_many(keys: Sequence[str]) -> list[Any]:
+    """Values of `keys` in one round trip (None where missing)."""
+    if not keys:
+        return []
+    return list(await cache.get_many(*(_k(key) for key in keys)))
+
+
+async def set_many(values: Mapping[str, Any], ttl_seconds: int) -> None:
+    """Store several keys in one round trip."""
+    if values:
+        await cache.set_many({_k(key): value for key, value in values.items()}, expire=ttl_seconds)

@@ -36,8 +36,8 @@ async def get_versions(
     wanted = list(dict.fromkeys(version_ids))
     found: dict[uuid.UUID, QuestionVersionRead] = {}
     missing: list[uuid.UUID] = []
-    for version_id in wanted:
-        cached = await cache.get(_version_key(version_id))
+    cached_values = await cache.get_many([_version_key(v) for v in wanted])
+    for version_id, cached in zip(wanted, cached_values, strict=True):
         if isinstance(cached, QuestionVersionRead):
             found[version_id] = cached
         else:
@@ -49,10 +49,11 @@ async def get_versions(
             .join(Question, Question.id == QuestionVersion.question_id)
             .where(QuestionVersion.id.in_(missing))
         )
-        for version, question in rows:
-            read = version_read(version, question)
-            found[version.id] = read
-            await cache.set_value(_version_key(version.id), read, VERSION_CACHE_SECONDS)
+        loaded = {version.id: version_read(version, question) for version, question in rows}
+        found.update(loaded)
+        await cache.set_many(
+            {_version_key(vid): read for vid, read in loaded.items()}, VERSION_CACHE_SECONDS
+        )
     return found
 
 
