@@ -17,11 +17,22 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+SESSION_STATE = "db_session"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed after the handler, rolled back if it raises."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with session_scope(factory) as session:
+        setattr(request.state, SESSION_STATE, session)
         yield session
+
+
+def request_session(request: Request) -> AsyncSession | None:
+    """The request's session, for code that must undo its writes outside the handler (e.g.
+    an error page rendered instead of the handler's response)."""
+    session: AsyncSession | None = getattr(request.state, SESSION_STATE, None)
+    return session
 
 
 # scope="function": the commit happens before the response is sent, so a client never sees

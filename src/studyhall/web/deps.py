@@ -1,25 +1,24 @@
 """Dependencies of the page routes: their transaction and who is looking at the page.
 
-Page routes use a function-scoped session: it commits *before* the response is sent, so a
-browser following the redirect after a sign-in always finds the new session in the database.
-(FastAPI's default "request" scope would commit only after the response went out.)
+Pages use the API's session dependency (core.deps.DbSession): one transaction per request,
+committed before the response is sent, so a browser following the redirect after a sign-in
+always finds the new session in the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import service
 from studyhall.accounts.dependencies import SESSION_COOKIE
 from studyhall.accounts.service import Principal
-from studyhall.core.db import AFTER_COMMIT_KEY, session_scope
+from studyhall.core.db import AFTER_COMMIT_KEY
+from studyhall.core.deps import DbSession, request_session
 from studyhall.core.errors import Unauthorized
 
-_DB_STATE = "page_db"
 VIEWER_STATE = "viewer"
 
 
@@ -27,14 +26,7 @@ class LoginRequired(Exception):
     """Raised by `SignedIn`; the page route answers with a redirect to /login?next=…."""
 
 
-async def get_page_db(request: Request) -> AsyncIterator[AsyncSession]:
-    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with session_scope(factory) as session:
-        setattr(request.state, _DB_STATE, session)
-        yield session
-
-
-PageDb = Annotated[AsyncSession, Depends(get_page_db, scope="function")]
+PageDb = DbSession
 
 
 async def abandon(db: AsyncSession) -> None:
@@ -44,7 +36,7 @@ async def abandon(db: AsyncSession) -> None:
 
 
 async def abandon_request_changes(request: Request) -> None:
-    db: AsyncSession | None = getattr(request.state, _DB_STATE, None)
+    db = request_session(request)
     if db is not None:
         await abandon(db)
 
