@@ -161,7 +161,13 @@ def run(
     users: Annotated[int, typer.Option(help="seeded students to sign in")] = 100,
     vus: Annotated[int, typer.Option(help="concurrent virtual users")] = 50,
     duration: Annotated[float, typer.Option(help="seconds of the mixed load")] = 60.0,
-    think: Annotated[float, typer.Option(help="mean think time between requests, s")] = 0.0,
+    think: Annotated[
+        float,
+        typer.Option(
+            help="mean think time between a virtual user's requests, s (mixed and read "
+            "phases; 0 = back to back)"
+        ),
+    ] = 1.0,
     warmup: Annotated[float, typer.Option(help="seconds of unmeasured load first")] = 5.0,
     read_duration: Annotated[float, typer.Option(help="seconds of the read-only mix")] = 10.0,
     answer_duration: Annotated[

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import Role, User, UserRole
 from studyhall.analytics import service
+from studyhall.analytics.models import RankBucket
 from studyhall.analytics.schemas import ItemRecord, SubmissionRecord
 from studyhall.core.db import utcnow
 from studyhall.quizzes.models import Quiz, QuizStatus
@@ -87,8 +89,7 @@ def items(
     return made
 
 
-async def record(
-    db: AsyncSession,
+def submission(
     user_id: uuid.UUID,
     item_records: list[ItemRecord],
     submitted_at: datetime | None = None,
@@ -97,9 +98,9 @@ async def record(
     time_spent_seconds: int | None = None,
     attempt_id: uuid.UUID | None = None,
 ) -> SubmissionRecord:
-    """Record a submission the way attempts does, and commit it."""
+    """The record the attempts module would pass for a submitted attempt of `item_records`."""
     correct = sum(item.is_correct for item in item_records)
-    submission = SubmissionRecord(
+    return SubmissionRecord(
         attempt_id=attempt_id or uuid.uuid4(),
         user_id=user_id,
         quiz_id=quiz_id,
@@ -112,9 +113,41 @@ async def record(
         else sum(item.time_spent_seconds for item in item_records),
         items=item_records,
     )
-    await service.record_submission(db, submission)
+
+
+async def record(
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    item_records: list[ItemRecord],
+    submitted_at: datetime | None = None,
+    quiz_id: uuid.UUID | None = None,
+    percent: float | None = None,
+    time_spent_seconds: int | None = None,
+    attempt_id: uuid.UUID | None = None,
+) -> SubmissionRecord:
+    """Record a submission the way attempts does, and commit it."""
+    recorded = submission(
+        user_id, item_records, submitted_at, quiz_id, percent, time_spent_seconds, attempt_id
+    )
+    await service.record_submission(db, recorded)
     await db.commit()
-    return submission
+    return recorded
+
+
+async def rank_buckets(db: AsyncSession) -> dict[tuple[str, int], int]:
+    """The non-empty rank buckets as (metric, bucket) -> users."""
+    rows = await db.execute(select(RankBucket.metric, RankBucket.bucket, RankBucket.users))
+    return {(metric, bucket): users for metric, bucket, users in rows if users}
+
+
+async def rebuilt_rank_buckets(db: AsyncSession) -> dict[tuple[str, int], int]:
+    """What a full rebuild from user_stats makes of the buckets; rolled back afterwards.
+    Commits first, to read what other sessions committed."""
+    await db.commit()
+    await service.rebuild_rank_buckets(db)
+    rebuilt = await rank_buckets(db)
+    await db.rollback()
+    return rebuilt
 
 
 def as_uuid(user: SignedInUser) -> uuid.UUID:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from limits import parse
 from prometheus_client.parser import text_string_to_metric_families
 
 from studyhall.app import create_app
@@ -42,6 +43,8 @@ def make_app(settings: Settings, migrated_database: str) -> AppFactory:
         **overrides: Any,
     ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
         overrides.setdefault("run_worker_in_process", False)
+        if "rate_limit_global" in overrides:
+            await clear_of_window_edge(parse(overrides["rate_limit_global"]).get_expiry())
         application = create_app(settings.model_copy(update=overrides))
         add_ping_route(application)
         if setup is not None:
@@ -55,6 +58,17 @@ def make_app(settings: Settings, migrated_database: str) -> AppFactory:
             await get_limiter().reset()
 
     return factory
+
+
+async def clear_of_window_edge(period: int, margin: float = 2.0) -> None:
+    """Wait for the next clock-aligned window if this one ends within `margin` seconds.
+
+    The global and per-user rules count in clock-aligned windows, so a test counting hits up
+    to a limit must not straddle a window's end.
+    """
+    left = period - time.time() % period
+    if left < margin:
+        await asyncio.sleep(left + 0.05)
 
 
 PING = "/api/v1/test/ping"

@@ -4,13 +4,16 @@ is set): get_or_set, invalidation by key and by tag, single-use markers and coun
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Awaitable
+from typing import Any
 
 import pytest
 from cashews import cache as cashews_cache
 from fastapi import FastAPI
 
 from studyhall.core import cache
+from studyhall.core.db import session_scope
 from studyhall.core.settings import get_settings
 from tests.conftest import ENV
 
@@ -153,3 +156,91 @@ async def test_setup_again_with_the_same_url_keeps_the_backend() -> None:
     assert cashews_cache._get_backend(cache.full_key("")) is backend
     await cache.close_cache()  # another app shutting down: connections reopen on next use
     assert await cache.get(key) == "still here"
+
+
+@pytest.fixture
+def backend_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How often each cache command reaches the backend (each is one round trip)."""
+    calls: Counter[str] = Counter()
+    for name in ("delete", "delete_many", "set_pop"):
+        original = getattr(cashews_cache, name)
+
+        async def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            calls[_name] += 1
+            return await _original(*args)
+
+        monkeypatch.setattr(cashews_cache, name, counted)
+    return calls
+
+
+async def _present(keys: list[str]) -> list[str]:
+    values = await cache.get_many(keys)
+    return [key for key, value in zip(keys, values, strict=True) if value is not None]
+
+
+async def test_many_keys_are_dropped_in_one_round_trip(backend_calls: Counter[str]) -> None:
+    keys = [_key(f"many{i}") for i in range(300)]
+    kept = _key("kept")
+    await cache.set_many({key: i for i, key in enumerate([*keys, kept])}, 60)
+    await cache.invalidate(*keys, keys[0])
+    assert backend_calls == {"delete_many": 1}
+    assert await _present(keys) == []
+    assert await cache.get(kept) == 300
+
+
+async def test_keys_and_tags_are_dropped_together(backend_calls: Counter[str]) -> None:
+    big, small = f"big-{uuid.uuid4().hex[:8]}", f"small-{uuid.uuid4().hex[:8]}"
+    in_big = [_key(f"b{i}") for i in range(250)]
+    in_small = [_key("s1"), _key("s2"), in_big[0]]  # a key under both tags
+    plain, untouched = [_key("p1"), _key("p2")], _key("untouched")
+    for key in in_big:
+        await cache.get_or_set(key, 60, Loader(), tags=[big])
+    for key in in_small:
+        await cache.get_or_set(key, 60, Loader(), tags=[small])
+    await cache.set_many({key: 1 for key in [*plain, untouched]}, 60)
+
+    await cache.invalidate_many(plain, [big, small, big])
+    # One pop per tag (each under a batch), one delete for everything.
+    assert backend_calls == {"set_pop": 2, "delete_many": 1}
+    assert await _present([*in_big, *in_small, *plain]) == []
+    assert await cache.get(untouched) == 1
+
+    backend_calls.clear()
+    await cache.invalidate_tag(big)  # the tag's set was emptied: nothing left to delete
+    assert backend_calls == {"set_pop": 1}
+
+
+async def test_a_large_tag_is_dropped_in_batches(backend_calls: Counter[str]) -> None:
+    tag = f"large-{uuid.uuid4().hex[:8]}"
+    keys = [_key(f"k{i}") for i in range(cache.BATCH + 5)]
+    await cache.set_many({key: 1 for key in keys}, 60)
+    for key in keys:
+        await cache._remember_tag(tag, key, 60)
+    backend_calls.clear()
+    await cache.invalidate_tag(tag)
+    assert backend_calls == {"set_pop": 2, "delete_many": 2}
+    assert await _present(keys) == []
+
+
+async def test_dropped_now_and_again_after_the_commit(
+    app: FastAPI, backend_calls: Counter[str]
+) -> None:
+    key, tagged, tag = _key("row"), _key("list"), f"rows-{uuid.uuid4().hex[:8]}"
+    await cache.set_value(key, "old", 60)
+    await cache.get_or_set(tagged, 60, Loader("old"), tags=[tag])
+
+    async with session_scope(app.state.sessionmaker) as db:
+        await cache.invalidate_now_and_after_commit(db, [key], [tag])
+        assert await _present([key, tagged]) == []  # the writer's next read misses
+        # A reader between the drop and the commit caches the rows it still sees.
+        await cache.set_value(key, "stale", 60)
+        await cache.get_or_set(tagged, 60, Loader("stale"), tags=[tag])
+    assert await _present([key, tagged]) == []  # dropped again once committed
+    assert backend_calls == {"set_pop": 2, "delete_many": 2}
+
+    with pytest.raises(RuntimeError):
+        async with session_scope(app.state.sessionmaker) as db:
+            await cache.invalidate_now_and_after_commit(db, [key])
+            await cache.set_value(key, "current", 60)  # nothing changed: still right
+            raise RuntimeError("rolled back")
+    assert await cache.get(key) == "current"

@@ -3,6 +3,7 @@ and Retry-After, and the settings (all from STUDYHALL_* environment variables)."
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import uuid
@@ -24,7 +25,7 @@ from studyhall.core.ratelimit import (
     remember_headers,
 )
 from studyhall.core.settings import Settings
-from tests.core.conftest import PING, AppFactory
+from tests.core.conftest import PING, AppFactory, clear_of_window_edge
 
 
 def _request(headers: dict[str, str] | None = None, client: str = "192.0.2.10") -> Request:
@@ -118,6 +119,40 @@ async def test_enforce_counts_and_refuses_with_headers(app: FastAPI) -> None:
 
     # Another key under the same rule is unaffected.
     assert (await get_limiter().hit("test_rule", "2/minute", uuid.uuid4().hex)).allowed
+
+
+async def test_fixed_window_counts_in_clock_aligned_windows(app: FastAPI) -> None:
+    await clear_of_window_edge(60)
+    limiter, key = get_limiter(), uuid.uuid4().hex
+    window_end = (int(time.time() // 60) + 1) * 60
+    results = [await limiter.hit_fixed_window("test_fixed", "2/minute", key) for _ in range(3)]
+    assert [(r.allowed, r.limit, r.remaining) for r in results] == [
+        (True, 2, 1),
+        (True, 2, 0),
+        (False, 2, 0),
+    ]
+    assert {r.reset_at for r in results} == {window_end}
+    assert 1 <= results[-1].retry_after <= 60
+    # Its own counters: the exact rule of the same name and key is untouched.
+    assert (await limiter.hit("test_fixed", "2/minute", key)).remaining == 1
+    assert (await limiter.hit_fixed_window("test_fixed", "2/minute", uuid.uuid4().hex)).allowed
+
+
+async def test_fixed_window_starts_afresh_in_the_next_window(app: FastAPI) -> None:
+    limiter, key = get_limiter(), uuid.uuid4().hex
+    await clear_of_window_edge(1, margin=0.5)
+    assert (await limiter.hit_fixed_window("test_fixed", "1/second", key)).allowed
+    assert not (await limiter.hit_fixed_window("test_fixed", "1/second", key)).allowed
+    await asyncio.sleep(1 - time.time() % 1 + 0.05)
+    assert (await limiter.hit_fixed_window("test_fixed", "1/second", key)).allowed
+
+
+async def test_enforce_inexact_uses_the_fixed_window(app: FastAPI) -> None:
+    key, request = uuid.uuid4().hex, _request()
+    await clear_of_window_edge(60)
+    await enforce(request, "test_inexact", "1/minute", key, exact=False)
+    with pytest.raises(TooManyRequests):
+        await enforce(request, "test_inexact", "1/minute", key, exact=False)
 
 
 def test_remember_headers_keeps_the_most_restrictive_rule() -> None:

@@ -54,7 +54,7 @@ async def get_principal(
         raise Unauthorized("Sign in to continue.", code="not_authenticated")
     request.state.user_id = str(principal.id)
     if request.url.path.startswith("/api/"):
-        await enforce(request, "user_api", settings.rate_limit_user, str(principal.id))
+        await enforce(request, "user_api", settings.rate_limit_user, str(principal.id), exact=False)
     return principal
 
 

@@ -5,6 +5,7 @@ Services cache and invalidate through it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -21,6 +22,8 @@ _prefix = "studyhall:"
 # A tag's key set must outlive every key in it, or invalidate_tag would miss keys. Each add
 # resets the set's expiry, so it is never shortened below this or the longest key's TTL.
 TAG_TTL_SECONDS = 24 * 3600
+# Keys per backend round trip when popping a tag's set or deleting keys.
+BATCH = 1000
 
 _configured_url: str | None = None
 
@@ -90,15 +93,36 @@ async def _remember_tag(tag: str, key: str, ttl_seconds: int) -> None:
 
 
 async def invalidate(*keys: str) -> None:
-    for key in keys:
-        await cache.delete(_k(key))
+    """Drop `keys`: one backend round trip (per BATCH keys)."""
+    await _delete([_k(key) for key in dict.fromkeys(keys)])
 
 
 async def invalidate_tag(tag: str) -> None:
     """Drop every key stored with `tag`."""
-    while members := list(await cache.set_pop(_k(_TAG_PREFIX + tag), 1000)):
-        for key in members:
-            await cache.delete(_k(str(key)))
+    await invalidate_many(tags=(tag,))
+
+
+async def invalidate_many(keys: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
+    """Drop `keys` and every key stored with one of `tags`: the tags' key sets are emptied
+    concurrently (a round trip per BATCH keys each), then one delete drops all the keys."""
+    members = await asyncio.gather(*(_pop_tag(tag) for tag in dict.fromkeys(tags)))
+    await invalidate(*keys, *(key for tagged in members for key in tagged))
+
+
+async def _pop_tag(tag: str) -> list[str]:
+    """Take every key out of `tag`'s set."""
+    tag_key = _k(_TAG_PREFIX + tag)
+    members: list[str] = []
+    while True:
+        popped = [str(key) for key in await cache.set_pop(tag_key, BATCH)]
+        members += popped
+        if len(popped) < BATCH:
+            return members
+
+
+async def _delete(backend_keys: Sequence[str]) -> None:
+    for start in range(0, len(backend_keys), BATCH):
+        await cache.delete_many(*backend_keys[start : start + BATCH])
 
 
 async def incr(key: str, ttl_seconds: int) -> int:
@@ -153,9 +177,7 @@ async def invalidate_now_and_after_commit(
     key_list, tag_list = list(keys), list(tags)
 
     async def drop() -> None:
-        await invalidate(*key_list)
-        for tag in tag_list:
-            await invalidate_tag(tag)
+        await invalidate_many(key_list, tag_list)
 
     await drop()
     after_commit(session, drop)

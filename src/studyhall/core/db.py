@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Executable, MetaData, Row, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -85,9 +85,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, echo=settings.database_echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        url, echo=settings.database_echo, pool_size=10, max_overflow=20, pool_pre_ping=True
-    )
+    # No pool_pre_ping: it costs a round trip on every checkout. After a database restart the
+    # first statement on a dead connection fails, and SQLAlchemy then drops the whole pool.
+    return create_async_engine(url, echo=settings.database_echo, pool_size=10, max_overflow=20)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -110,6 +110,20 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
             raise
 
 
+async def read_autocommit(db: AsyncSession, statement: Executable) -> Sequence[Row[Any]]:
+    """Run a read on a pooled connection of its own, in autocommit mode.
+
+    For the lookup every request makes (who is signed in): no BEGIN and COMMIT round trips,
+    and a request answered from the cache never opens a transaction at all. It does not see
+    the session's uncommitted writes.
+    """
+    if not isinstance(db.bind, AsyncEngine):
+        return (await db.execute(statement)).all()
+    async with db.bind.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return (await autocommit.execute(statement)).all()
+
+
 __all__ = ["Base", "Engine", "Timestamps", "UUIDPrimaryKey", "make_engine", "utcnow"]
 
 
@@ -125,9 +139,51 @@ def after_commit(session: AsyncSession, callback: Callable[[], object]) -> None:
 
 
 async def commit_and_run_hooks(session: AsyncSession) -> None:
+    """Commit (running the `before_commit` work first), then the `after_commit` callbacks."""
     await session.commit()
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
     for callback in callbacks:
         result = callback()
         if inspect.isawaitable(result):
             await result
+
+
+BEFORE_COMMIT_KEY = "before_commit"
+
+Work = TypeVar("Work", bound=Callable[[Session], object])
+
+
+def before_commit(session: AsyncSession | Session, key: str, work: Work) -> Work:
+    """Run `work(session)` as the last statements of the transaction, right before its COMMIT
+    (however it is committed: `session_scope`, `commit_and_run_hooks` or `commit()`), and
+    forget it if the transaction rolls back. Returns the work registered under `key` in this
+    transaction: `work` itself, or the one registered earlier (so callers can add to it).
+
+    For writes to rows that many transactions share (hot counters): their row locks are then
+    held only for the commit. `work` gets the synchronous `Session` and runs inside the async
+    session's commit, so it calls `session.execute(...)` without await; it must not do
+    anything else that waits. The work belongs to the outermost transaction (a SAVEPOINT
+    neither runs nor forgets it).
+    """
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    if not sync_session.in_transaction():
+        sync_session.begin()  # no I/O yet; a rollback must have a transaction to forget it with
+    pending: dict[str, Callable[[Session], object]] = session.info.setdefault(BEFORE_COMMIT_KEY, {})
+    return cast(Work, pending.setdefault(key, work))
+
+
+@event.listens_for(Session, "before_commit")
+def _run_before_commit_work(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # releasing a SAVEPOINT, not the commit
+    pending: dict[str, Callable[[Session], object]] = session.info.pop(BEFORE_COMMIT_KEY, {})
+    if pending:
+        session.flush()  # the ORM's pending writes go first, so the work's statements are last
+        for work in pending.values():
+            work(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_before_commit_work(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(BEFORE_COMMIT_KEY, None)

@@ -176,7 +176,7 @@ class GlobalRateLimitMiddleware:
         if scope["type"] != "http" or str(scope.get("path", "")).startswith(UNMETERED_PREFIXES):
             await self.app(scope, receive, send)
             return
-        result = await get_limiter().hit(
+        result = await get_limiter().hit_fixed_window(
             "global_ip",
             self.settings.rate_limit_global,
             scope_client_ip(scope, self.settings.trusted_proxy),

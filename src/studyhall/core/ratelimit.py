@@ -71,6 +71,24 @@ class RateLimiter:
             RATE_LIMITED.labels(name).inc()
         return RateLimitResult(allowed, item.amount, max(0, stats.remaining), stats.reset_time)
 
+    async def hit_fixed_window(self, name: str, rule: str, key: str) -> RateLimitResult:
+        """Count a hit in the current clock-aligned window: one storage round trip.
+
+        For the rules every request counts against (per IP, per user, auto-save), where
+        `hit`'s exact moving window would cost two round trips per rule on each request. A
+        client may spend up to twice the limit across a window boundary, which is fine for
+        load shedding; security rules (sign-in, codes, resets, submit) keep the exact window.
+        """
+        item = self._item(rule)
+        period = item.get_expiry()
+        window = int(time.time() // period)
+        count = await self.storage.incr(item.key_for(name, key, str(window)), period)
+        allowed = count <= item.amount
+        if not allowed:
+            RATE_LIMITED.labels(name).inc()
+        reset_at = float((window + 1) * period)
+        return RateLimitResult(allowed, item.amount, max(0, item.amount - count), reset_at)
+
     async def reset(self) -> None:
         await self.storage.reset()
 
@@ -137,9 +155,18 @@ def _more_restrictive(result: RateLimitResult, current: RateLimitResult | None) 
     return (result.remaining, -result.reset_at) < (current.remaining, -current.reset_at)
 
 
-async def enforce(request: Request, name: str, rule: str, key: str) -> RateLimitResult:
-    """Count one hit of `rule` for `key`; raise a 429 problem when the limit is spent."""
-    result = await get_limiter().hit(name, rule, key)
+async def enforce(
+    request: Request, name: str, rule: str, key: str, *, exact: bool = True
+) -> RateLimitResult:
+    """Count one hit of `rule` for `key`; raise a 429 problem when the limit is spent.
+
+    `exact=False` counts in clock-aligned windows (one round trip; see `hit_fixed_window`).
+    """
+    limiter = get_limiter()
+    if exact:
+        result = await limiter.hit(name, rule, key)
+    else:
+        result = await limiter.hit_fixed_window(name, rule, key)
     remember_headers(request, result)
     if not result.allowed:
         raise TooManyRequests(

@@ -5,21 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.models import RefreshToken, SessionKind, User, UserSession
-from studyhall.accounts.schemas import SessionRead, TokenPair
+from studyhall.accounts.models import RefreshToken, Role, SessionKind, User, UserRole, UserSession
+from studyhall.accounts.schemas import SessionRead, TokenPair, UserRead
 from studyhall.accounts.service.common import (
     ACCESS,
     WEB_SESSION_TOUCH_SECONDS,
     Principal,
     _security_event,
     get_user,
-    to_read,
 )
-from studyhall.core.db import utcnow
+from studyhall.core.db import read_autocommit, utcnow
 from studyhall.core.errors import NotFound, Unauthorized
 from studyhall.core.security import (
     InvalidToken,
@@ -231,21 +231,62 @@ def describe_device(user_agent: str) -> str:
     return f"{browser} on {system}" if system else browser
 
 
-async def _principal_for_session(
-    db: AsyncSession, session: UserSession | None, user_id: uuid.UUID | None = None
-) -> Principal:
+_PRINCIPAL_COLUMNS = (
+    UserSession.id.label("session_id"),
+    UserSession.user_id,
+    UserSession.revoked_at,
+    UserSession.expires_at,
+    UserSession.last_used_at,
+    User.email,
+    User.name,
+    User.is_active,
+    User.email_verified_at,
+    User.totp_enabled,
+    User.created_at,
+    User.last_login_at,
+    UserRole.role,
+)
+
+
+async def _principal_rows(db: AsyncSession, *conditions: ColumnElement[bool]) -> Sequence[Row[Any]]:
+    """The session, its user and one row per role, in one round trip.
+
+    Runs on every authenticated request, so it selects plain columns rather than loading ORM
+    objects, outside the request's transaction.
+    """
+    statement = (
+        select(*_PRINCIPAL_COLUMNS)
+        .join(User, User.id == UserSession.user_id)
+        .outerjoin(UserRole, UserRole.user_id == UserSession.user_id)
+        .where(*conditions)
+    )
+    return await read_autocommit(db, statement)
+
+
+def _principal_of(rows: Sequence[Row[Any]], user_id: uuid.UUID | None = None) -> Principal:
     now = utcnow()
+    first = rows[0] if rows else None
     if (
-        session is None
-        or session.revoked_at is not None
-        or session.expires_at <= now
-        or (user_id is not None and session.user_id != user_id)
+        first is None
+        or first.revoked_at is not None
+        or first.expires_at <= now
+        or (user_id is not None and first.user_id != user_id)
     ):
         raise Unauthorized("Your session has ended; sign in again.", code="session_ended")
-    user = await get_user(db, session.user_id)
-    if not user.is_active:
+    if not first.is_active:
         raise Unauthorized("This account is deactivated.", code="account_inactive")
-    return Principal(user=to_read(user), session_id=session.id)
+    user = UserRead(
+        id=first.user_id,
+        email=first.email,
+        name=first.name,
+        roles=sorted({Role(row.role) for row in rows if row.role is not None}),
+        is_active=first.is_active,
+        email_verified=first.email_verified_at is not None,
+        totp_enabled=first.totp_enabled,
+        created_at=first.created_at,
+        last_login_at=first.last_login_at,
+    )
+    return Principal(user=user, session_id=first.session_id)
 
 
 async def principal_from_access_token(
@@ -258,20 +299,22 @@ async def principal_from_access_token(
         user_id = uuid.UUID(str(claims["sub"]))
     except (InvalidToken, ValueError) as exc:
         raise Unauthorized("The access token is not valid.", code="invalid_token") from exc
-    return await _principal_for_session(db, await db.get(UserSession, session_id), user_id)
+    return _principal_of(await _principal_rows(db, UserSession.id == session_id), user_id)
 
 
 async def principal_from_web_secret(db: AsyncSession, secret: str) -> Principal:
-    session = await db.scalar(
-        select(UserSession).where(
-            UserSession.secret_hash == hash_token(secret), UserSession.kind == SessionKind.WEB.value
-        )
+    rows = await _principal_rows(
+        db,
+        UserSession.secret_hash == hash_token(secret),
+        UserSession.kind == SessionKind.WEB.value,
     )
-    principal = await _principal_for_session(db, session)
-    assert session is not None
-    if (utcnow() - session.last_used_at).total_seconds() > WEB_SESSION_TOUCH_SECONDS:
-        session.last_used_at = utcnow()
-        await db.flush()
+    principal = _principal_of(rows)
+    if (utcnow() - rows[0].last_used_at).total_seconds() > WEB_SESSION_TOUCH_SECONDS:
+        await db.execute(
+            update(UserSession)
+            .where(UserSession.id == principal.session_id)
+            .values(last_used_at=utcnow())
+        )
     return principal
 
 

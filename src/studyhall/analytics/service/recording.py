@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Float, cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from studyhall.analytics.models import (
@@ -22,14 +23,14 @@ from studyhall.analytics.models import (
 from studyhall.analytics.ranking import buckets_of
 from studyhall.analytics.schemas import ItemRecord, SubmissionRecord
 from studyhall.analytics.service.keys import invalidate_after_submission
-from studyhall.core.db import utcnow
+from studyhall.core.db import before_commit, utcnow
 
 COUNTERS = ("answered", "correct", "time_seconds")
 
 Insert = postgresql.Insert | sqlite.Insert
 
 
-def _insert(db: AsyncSession, model: type[Any]) -> Insert:
+def _insert(db: AsyncSession | Session, model: type[Any]) -> Insert:
     """INSERT … ON CONFLICT for the session's backend (both speak the same upsert)."""
     dialect = db.get_bind().dialect.name
     if dialect == "postgresql":
@@ -48,23 +49,35 @@ def _totals(items: Sequence[ItemRecord]) -> dict[str, int]:
     }
 
 
+def _adding_upsert(
+    db: AsyncSession | Session,
+    model: type[Any],
+    rows: list[dict[str, Any]],
+    keys: Sequence[str],
+    extra: Callable[[Any, Any], Mapping[str, ColumnElement[Any]]] | None = None,
+    counters: Sequence[str] = COUNTERS,
+) -> Insert:
+    """INSERT `rows`, or add their counters to the rows already there (atomic per row)."""
+    statement = _insert(db, model).values(rows)
+    table, excluded = model.__table__, statement.excluded
+    updates: dict[str, Any] = {name: table.c[name] + excluded[name] for name in counters}
+    if extra is not None:
+        updates.update(extra(table, excluded))
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+
 async def _upsert_adding(
     db: AsyncSession,
     model: type[Any],
     rows: list[dict[str, Any]],
     keys: Sequence[str],
     extra: Callable[[Any, Any], Mapping[str, ColumnElement[Any]]] | None = None,
-    counters: Sequence[str] = COUNTERS,
     returning: Sequence[str] = (),
 ) -> Any:
-    """Insert `rows`, or add their counters to the rows already there (atomic per row);
-    returns the `returning` columns of the rows as they are now, if any were asked for."""
-    statement = _insert(db, model).values(rows)
-    table, excluded = model.__table__, statement.excluded
-    updates: dict[str, Any] = {name: table.c[name] + excluded[name] for name in counters}
-    if extra is not None:
-        updates.update(extra(table, excluded))
-    upsert = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    """Run `_adding_upsert`; returns the `returning` columns of the rows as they are now, if
+    any were asked for."""
+    upsert = _adding_upsert(db, model, rows, keys, extra)
+    table = model.__table__
     if returning:
         return (await db.execute(upsert.returning(*(table.c[n] for n in returning)))).one()
     await db.execute(upsert)
@@ -94,6 +107,39 @@ def _bucket_changes(totals: Mapping[str, int], current: Any) -> dict[tuple[str, 
     return {key: delta for key, delta in changes.items() if delta}
 
 
+_RANK_BUCKET_CHANGES = "analytics:rank_bucket_changes"
+
+
+class _RankBucketChanges:
+    """The net +/- per rank bucket of the transaction's submissions, written by one upsert
+    right before its COMMIT (see `core.db.before_commit`).
+
+    Every submitting user moves some of the same few bucket rows: written mid-transaction,
+    their locks would be held across the rest of the request (cache round trips, other
+    queries), and every other submission would queue behind them. Written last, in key
+    order, they are held for the commit only and always taken in the same order (no
+    deadlocks). Still exact: the changes commit atomically with the user_stats rows they
+    were computed from, and adding them up in any order gives the same counts.
+    """
+
+    def __init__(self) -> None:
+        self.changes: Counter[tuple[str, int]] = Counter()
+
+    def add(self, changes: Mapping[tuple[str, int], int]) -> None:
+        self.changes.update(changes)
+
+    def __call__(self, session: Session) -> None:
+        rows = [
+            {"metric": metric, "bucket": bucket, "users": delta}
+            for (metric, bucket), delta in sorted(self.changes.items())
+            if delta
+        ]
+        if rows:
+            session.execute(
+                _adding_upsert(session, RankBucket, rows, ["metric", "bucket"], counters=("users",))
+            )
+
+
 def _rates(table: Any, excluded: Any) -> dict[str, ColumnElement[Any]]:
     # The new totals divided in SQL: IEEE division of the same integers gives the same float
     # as Python's correct / answered, so equal records compare equal in the percentile counts.
@@ -109,9 +155,12 @@ async def record_submission(db: AsyncSession, record: SubmissionRecord) -> None:
     """Fold a submitted attempt into the user's aggregates and invalidate what it changes.
 
     Called by the attempts module inside the submit transaction; flushes, never commits.
-    Recording the same attempt again changes nothing (its `attempt_results` row is the
-    guard). Only answered items count: accuracy is correct / answered, and the average time
-    is the time spent on answered items / answered. The day is the UTC day of `submitted_at`.
+    The shared `rank_buckets` rows are written by the commit itself, as its last statement
+    (`core.db.before_commit`): in the submitting transaction, do not read percentiles or
+    rebuild the buckets after this call. Recording the same attempt again changes nothing
+    (its `attempt_results` row is the guard). Only answered items count: accuracy is
+    correct / answered, and the average time is the time spent on answered items /
+    answered. The day is the UTC day of `submitted_at`.
     """
     totals = _totals(record.items)
     inserted = await db.scalar(
@@ -132,55 +181,53 @@ async def record_submission(db: AsyncSession, record: SubmissionRecord) -> None:
     )
     if inserted is None:
         return  # recorded before
-    if totals["answered"]:
-        # Rows are only created with answered >= 1: the percentile counts depend on it.
-        current = await _upsert_adding(
-            db,
-            UserStats,
-            [
-                {
-                    "user_id": record.user_id,
-                    **totals,
-                    "accuracy": totals["correct"] / totals["answered"],
-                    "avg_time_seconds": totals["time_seconds"] / totals["answered"],
-                    "updated_at": utcnow(),
-                }
-            ],
-            ["user_id"],
-            _rates,
-            returning=("answered", "correct", "time_seconds", "accuracy", "avg_time_seconds"),
-        )
-        day = record.submitted_at.astimezone(UTC).date()
-        await _upsert_adding(
-            db,
-            UserDailyStats,
-            [{"user_id": record.user_id, "day": day, **totals}],
-            ["user_id", "day"],
-        )
-        groups: dict[tuple[str, str], list[ItemRecord]] = defaultdict(list)
-        for item in record.items:
-            if item.answered:
-                groups[(item.subject, item.system)].append(item)
-        # Sorted, so two transactions of one user lock the rows in the same order.
-        subject_rows = [
-            {"user_id": record.user_id, "subject": subject, "system": system, **_totals(items)}
-            for (subject, system), items in sorted(groups.items())
-        ]
-        await _upsert_adding(db, UserSubjectStats, subject_rows, ["user_id", "subject", "system"])
-        # Last, and in key order: the bucket rows are shared by many users, so their locks are
-        # held briefly and always taken in the same order (no deadlocks).
-        if changes := _bucket_changes(totals, current):
-            await _upsert_adding(
-                db,
-                RankBucket,
-                [
-                    {"metric": metric, "bucket": bucket, "users": delta}
-                    for (metric, bucket), delta in sorted(changes.items())
-                ],
-                ["metric", "bucket"],
-                counters=("users",),
-            )
-    await db.flush()
+    # Before this user's aggregate rows are locked: the cache round trips need no lock.
     await invalidate_after_submission(
         db, record.user_id, record.quiz_id, (item.question_id for item in record.items)
     )
+    if totals["answered"]:
+        await _add_to_user_aggregates(db, record, totals)
+    await db.flush()
+
+
+async def _add_to_user_aggregates(
+    db: AsyncSession, record: SubmissionRecord, totals: Mapping[str, int]
+) -> None:
+    """user_stats, user_daily_stats and user_subject_stats (rows of this user only), and the
+    rank bucket changes, left for the commit."""
+    # Rows are only created with answered >= 1: the percentile counts depend on it.
+    current = await _upsert_adding(
+        db,
+        UserStats,
+        [
+            {
+                "user_id": record.user_id,
+                **totals,
+                "accuracy": totals["correct"] / totals["answered"],
+                "avg_time_seconds": totals["time_seconds"] / totals["answered"],
+                "updated_at": utcnow(),
+            }
+        ],
+        ["user_id"],
+        _rates,
+        returning=("answered", "correct", "time_seconds", "accuracy", "avg_time_seconds"),
+    )
+    if changes := _bucket_changes(totals, current):
+        before_commit(db, _RANK_BUCKET_CHANGES, _RankBucketChanges()).add(changes)
+    day = record.submitted_at.astimezone(UTC).date()
+    await _upsert_adding(
+        db,
+        UserDailyStats,
+        [{"user_id": record.user_id, "day": day, **totals}],
+        ["user_id", "day"],
+    )
+    groups: dict[tuple[str, str], list[ItemRecord]] = defaultdict(list)
+    for item in record.items:
+        if item.answered:
+            groups[(item.subject, item.system)].append(item)
+    # Sorted, so two transactions of one user lock the rows in the same order.
+    subject_rows = [
+        {"user_id": record.user_id, "subject": subject, "system": system, **_totals(items)}
+        for (subject, system), items in sorted(groups.items())
+    ]
+    await _upsert_adding(db, UserSubjectStats, subject_rows, ["user_id", "subject", "system"])

@@ -112,8 +112,8 @@ def _submission_record(
 async def _update_question_states(
     db: AsyncSession, attempt: Attempt, items: Sequence[AttemptItem], seen_at: datetime
 ) -> None:
-    """Seen, last result and mark per question, for the custom-test pools. An upsert, so two
-    attempts submitted at once with the same question both count."""
+    """Seen, last result and mark per question, for the custom-test pools: one upsert of all
+    the questions, so two attempts submitted at once with the same question both count."""
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     for item in items:
         answered = questions.is_answered(item.response)
@@ -131,7 +131,8 @@ async def _update_question_states(
         return
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(UserQuestionState).values(list(rows.values()))
+    # In question order, so two attempts of one user lock the shared rows in the same order.
+    statement = insert(UserQuestionState).values([rows[key] for key in sorted(rows)])
     table = UserQuestionState.__table__.c
     statement = statement.on_conflict_do_update(
         index_elements=[table.user_id, table.question_id],

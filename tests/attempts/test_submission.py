@@ -1,0 +1,165 @@
+"""Submitting and the shared analytics rows: the rank buckets are the submit transaction's last
+statement, and every way an attempt gets submitted keeps them exact."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from cashews import cache as cashews_cache
+from fastapi import FastAPI
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.analytics.models import UserStats
+from studyhall.attempts.tasks import submit_overdue_now
+from studyhall.core.db import utcnow
+from studyhall.core.settings import Settings
+from tests.analytics.conftest import rank_buckets, rebuilt_rank_buckets
+from tests.attempts.conftest import (
+    API,
+    Bank,
+    answer,
+    assert_problem,
+    item_of_type,
+    new_quiz,
+    option_id,
+    save,
+    set_attempt,
+    start_quiz,
+    submit,
+)
+from tests.conftest import MakeVerifiedUser, SignedInUser
+
+CACHE_COMMANDS = ("get", "get_many", "set", "set_many", "set_add", "set_pop", "delete_many")
+
+
+@contextmanager
+def trace(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """What reaches the database (statements, commits) and the cache, in order."""
+    log: list[str] = []
+    engine = app.state.engine.sync_engine
+
+    def statement(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        log.append("sql " + " ".join(sql.split()))
+
+    def commit(_conn: object) -> None:
+        log.append("commit")
+
+    for name in CACHE_COMMANDS:
+        original = getattr(cashews_cache, name)
+
+        async def traced(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            log.append("cache " + _name)
+            return await _original(*args)
+
+        monkeypatch.setattr(cashews_cache, name, traced)
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield log
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+        monkeypatch.undo()
+
+
+async def answered_attempt(
+    client: httpx.AsyncClient, learner: SignedInUser, quiz_id: str, right: bool, seconds: int
+) -> dict[str, Any]:
+    """A started attempt with its single-choice question answered."""
+    attempt = await start_quiz(client, learner, quiz_id)
+    choice = item_of_type(attempt, "single_choice")
+    picked = {"choice": option_id(choice, "Left ventricle" if right else "Right ventricle")}
+    answered = await answer(
+        client, learner, attempt["id"], choice["position"], picked, time_spent_seconds=seconds
+    )
+    assert answered.status_code == 200, answered.text
+    return attempt
+
+
+async def expire(db: AsyncSession, attempt: dict[str, Any]) -> None:
+    deadline = utcnow() - timedelta(seconds=30)
+    await set_attempt(
+        db, attempt["id"], started_at=deadline - timedelta(seconds=600), deadline_at=deadline
+    )
+
+
+async def test_the_rank_buckets_are_the_last_statement_before_the_commit(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    teacher: SignedInUser,
+    learner: SignedInUser,
+    bank: Bank,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    quiz_id = await new_quiz(client, teacher, [bank.ids["single_choice"], bank.ids["true_false"]])
+    attempt = await answered_attempt(client, learner, quiz_id, right=True, seconds=40)
+
+    with trace(app, monkeypatch) as log:
+        submitted = await submit(client, learner, attempt["id"])
+    assert submitted.status_code == 200, submitted.text
+
+    buckets = [n for n, entry in enumerate(log) if "INTO rank_buckets" in entry]
+    assert len(buckets) == 1, log
+    assert log[buckets[0] + 1] == "commit", log[buckets[0] :]
+    # The cache was dropped (in one delete) while no shared row was locked, and once more
+    # after the commit.
+    before, after = log[: buckets[0]], log[buckets[0] :]
+    assert before.count("cache delete_many") == 1 and after.count("cache delete_many") == 1
+    stats_written = next(n for n, entry in enumerate(before) if "INTO user_stats" in entry)
+    assert before.index("cache delete_many") < stats_written
+
+
+async def test_every_way_of_submitting_keeps_the_buckets_exact(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    settings: Settings,
+    teacher: SignedInUser,
+    verified_user: MakeVerifiedUser,
+    bank: Bank,
+) -> None:
+    quiz_id = await new_quiz(
+        client,
+        teacher,
+        [bank.ids["single_choice"], bank.ids["true_false"]],
+        time_limit_seconds=600,
+    )
+    learners = [await verified_user(f"sitter{n}@example.com") for n in range(9)]
+    attempts = [
+        await answered_attempt(client, learner, quiz_id, right=n % 3 != 0, seconds=15 + 7 * n)
+        for n, learner in enumerate(learners)
+    ]
+
+    # Submitted by hand, all at once.
+    by_hand = [submit(client, learners[n], attempts[n]["id"]) for n in range(5)]
+    manual = await asyncio.gather(*by_hand)
+    assert all(r.status_code == 200 for r in manual), [r.text for r in manual]
+
+    # Time ran out; submitted when opened.
+    await expire(db, attempts[5])
+    opened = await client.get(f"{API}/attempts/{attempts[5]['id']}", headers=learners[5].headers)
+    assert opened.json()["status"] == "submitted"
+
+    # Time ran out; submitted by a refused save (its transaction commits anyway).
+    await expire(db, attempts[6])
+    late = await save(
+        client, learners[6], attempts[6]["id"], {"version": attempts[6]["version"], "answers": {}}
+    )
+    assert_problem(late, 409, "attempt_expired")
+
+    # Time ran out; the minute job submits both in one transaction.
+    for attempt in attempts[7:]:
+        await expire(db, attempt)
+    assert await submit_overdue_now(settings) == 2
+
+    await db.commit()
+    assert await db.scalar(select(func.count()).select_from(UserStats)) == len(learners)
+    kept = await rank_buckets(db)
+    assert sum(n for (metric, _), n in kept.items() if metric == "answered") == len(learners)
+    assert kept == await rebuilt_rank_buckets(db)
