@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import BindParameter, ColumnElement, FromClause, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.attempts.models import Attempt, AttemptItem, AttemptStatus
@@ -26,18 +27,22 @@ from studyhall.attempts.schemas import (
     ProgressState,
 )
 from studyhall.attempts.service.common import (
+    AttemptClock,
     AttemptExpired,
+    ItemState,
     active_seconds,
     feedback_mode,
     is_overdue,
+    is_postgresql,
     item_view,
     load_attempt,
-    load_item,
     load_items,
+    no_such_item,
     now_or,
     ordered_options,
     progress_state,
     reveals_while_answering,
+    take_sqlite_write_lock,
     versions_of,
 )
 from studyhall.attempts.service.reading import attempt_view
@@ -83,7 +88,7 @@ def _refuse_if_paused(attempt: Attempt, now: datetime, items: Sequence[AttemptIt
 
 
 def _cleaned(
-    version: QuestionVersionRead, item: AttemptItem, response: Response | None
+    version: QuestionVersionRead, item: ItemState, response: Response | None
 ) -> Response | None:
     """The response in one canonical form (so equal answers compare equal): None when
     empty, chosen options once each in the attempt's order. 422 `invalid_response` when it
@@ -103,17 +108,25 @@ def _cleaned(
     return response
 
 
-def _capped_seconds(attempt: Attempt, item: AttemptItem, sent: int, now: datetime) -> int:
+def _capped_seconds(attempt: AttemptClock, item: ItemState, sent: int, now: datetime) -> int:
     """Running totals only grow, and no item took longer than the attempt has run."""
     return max(item.time_spent_seconds, min(sent, active_seconds(attempt, now)))
 
 
-def _lock_if_feedback_shows(attempt: Attempt, item: AttemptItem) -> None:
+class _Answerable(Protocol):
+    """An item whose answer changes: an `AttemptItem` or an `_ItemRow`."""
+
+    response: Response | None
+    answered_at: datetime | None
+    locked: bool
+
+
+def _lock_if_feedback_shows(attempt: AttemptClock, item: _Answerable) -> None:
     if feedback_mode(attempt) is FeedbackMode.AFTER_EACH and item.response is not None:
         item.locked = True
 
 
-def _set_response(item: AttemptItem, response: Response | None, now: datetime) -> None:
+def _set_response(item: _Answerable, response: Response | None, now: datetime) -> None:
     item.response = response
     item.answered_at = now if response is not None else None
 
@@ -123,6 +136,174 @@ def _count_answered(items: Sequence[AttemptItem]) -> int:
 
 
 # ---------------------------------------------------------------- one item
+#
+# The hottest writes: one query reads and locks the attempt and the item, a plain UPDATE per
+# row writes them back; no ORM objects. Refusals go the way every other writer goes.
+
+_attempts = Attempt.metadata.tables[Attempt.__tablename__]
+_items = AttemptItem.metadata.tables[AttemptItem.__tablename__]
+
+
+@dataclass
+class _AttemptRow:
+    """The fields of a locked attempt that changing one item reads or writes."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    status: str
+    feedback_mode: str
+    started_at: datetime
+    deadline_at: datetime | None
+    paused_at: datetime | None
+    paused_seconds: int
+    answered_count: int
+    position: int
+    version: int
+
+
+@dataclass
+class _ItemRow:
+    """The fields of an item that changing it reads or writes."""
+
+    id: uuid.UUID
+    position: int
+    question_id: uuid.UUID
+    question_version_id: uuid.UUID
+    option_order: list[str]
+    response: Response | None
+    answered_at: datetime | None
+    marked: bool
+    note: str
+    time_spent_seconds: int
+    locked: bool
+
+
+def _columns_of(table: FromClause, row_type: type[Any]) -> list[ColumnElement[Any]]:
+    return [table.c[column.name] for column in fields(row_type)]
+
+
+_ATTEMPT_FIELDS = len(fields(_AttemptRow))
+
+# Built once. FOR UPDATE OF both rows, the attempt's first (the lock every writer takes), then
+# the item's: after waiting for a lock PostgreSQL re-reads only the rows it locks, so the item
+# too reads as the writer that held the lock left it.
+_LOCKED_ATTEMPT_AND_ITEM = (
+    select(*_columns_of(_attempts, _AttemptRow), *_columns_of(_items, _ItemRow))
+    .join_from(_attempts, _items, _items.c.attempt_id == _attempts.c.id)
+    .where(_attempts.c.id == bindparam("attempt_id"), _items.c.position == bindparam("position"))
+    .with_for_update(of=(_attempts, _items))
+)
+
+
+def _typed_param(name: str, column: ColumnElement[Any]) -> BindParameter[Any]:
+    return bindparam(name, type_=column.type)
+
+
+_WRITE_ITEM = (
+    update(_items)
+    .where(_items.c.id == bindparam("item_id"))
+    .values(
+        {
+            name: _typed_param(f"new_{name}", _items.c[name])
+            for name in (
+                "response",
+                "answered_at",
+                "locked",
+                "marked",
+                "note",
+                "time_spent_seconds",
+            )
+        }
+    )
+)
+# `updated_at` follows by its column's onupdate.
+_WRITE_ATTEMPT = (
+    update(_attempts)
+    .where(_attempts.c.id == bindparam("attempt_id"))
+    .values(
+        {
+            name: _typed_param(f"new_{name}", _attempts.c[name])
+            for name in ("answered_count", "position", "version")
+        }
+    )
+)
+
+
+async def _locked_attempt_and_item(
+    db: AsyncSession, attempt_id: uuid.UUID, position: int
+) -> tuple[_AttemptRow, _ItemRow] | None:
+    """The attempt, locked as `locked_attempt` locks it, and its item at `position`; None when
+    either is missing (then PostgreSQL locked nothing)."""
+    if not is_postgresql(db):
+        await take_sqlite_write_lock(db, attempt_id)
+    result = await db.execute(
+        _LOCKED_ATTEMPT_AND_ITEM, {"attempt_id": attempt_id, "position": position}
+    )
+    row = result.first()
+    if row is None:
+        return None
+    return _AttemptRow(*row[:_ATTEMPT_FIELDS]), _ItemRow(*row[_ATTEMPT_FIELDS:])
+
+
+def _takes_changes(attempt: _AttemptRow, user_id: uuid.UUID, now: datetime) -> bool:
+    """The user's attempt, in progress and within its time."""
+    return (
+        attempt.user_id == user_id
+        and attempt.status == AttemptStatus.IN_PROGRESS.value
+        and not is_overdue(attempt, now)
+    )
+
+
+async def _open_attempt_and_item(
+    db: AsyncSession, attempt_id: uuid.UUID, user_id: uuid.UUID, position: int, now: datetime
+) -> tuple[_AttemptRow, _ItemRow]:
+    """The locked attempt and its item at `position`, if the attempt takes changes now;
+    otherwise the refusal its state calls for (see `_refuse_if_closed`)."""
+    found = await _locked_attempt_and_item(db, attempt_id, position)
+    if found is not None and _takes_changes(found[0], user_id, now):
+        return found
+    # Checked as every writer checks: these raise unless only the item is missing.
+    attempt = await load_attempt(db, attempt_id, user_id, lock=True)
+    await _refuse_if_closed(db, attempt, now)
+    _refuse_if_paused(attempt, now, None)
+    raise no_such_item()
+
+
+async def _write_back(
+    db: AsyncSession, attempt: _AttemptRow, item: _ItemRow, item_changed: bool
+) -> None:
+    if item_changed:
+        await db.execute(
+            _WRITE_ITEM,
+            {
+                "item_id": item.id,
+                "new_response": item.response,
+                "new_answered_at": item.answered_at,
+                "new_locked": item.locked,
+                "new_marked": item.marked,
+                "new_note": item.note,
+                "new_time_spent_seconds": item.time_spent_seconds,
+            },
+        )
+    await db.execute(
+        _WRITE_ATTEMPT,
+        {
+            "attempt_id": attempt.id,
+            "new_answered_count": attempt.answered_count,
+            "new_position": attempt.position,
+            "new_version": attempt.version,
+        },
+    )
+    await _refresh_held_copies(db, attempt.id, item.id)
+
+
+async def _refresh_held_copies(db: AsyncSession, attempt_id: uuid.UUID, item_id: uuid.UUID) -> None:
+    """Plain UPDATEs leave ORM objects of these rows stale: refresh those this session already
+    holds (only if the caller loaded them before; requests do not)."""
+    for model, row_id in ((Attempt, attempt_id), (AttemptItem, item_id)):
+        held = db.identity_map.get(db.identity_key(model, row_id))
+        if held is not None:
+            await db.refresh(held)
 
 
 async def answer_item(
@@ -139,12 +320,10 @@ async def answer_item(
     409: `attempt_paused`, `attempt_submitted`, `attempt_expired` (past the deadline: refused,
     and the attempt is submitted), `item_locked`. 422 `invalid_response`."""
     moment = now_or(now)
-    attempt = await load_attempt(db, attempt_id, user_id, lock=True)
-    await _refuse_if_closed(db, attempt, moment)
-    _refuse_if_paused(attempt, moment, None)
-    item = await load_item(db, attempt.id, position)
+    attempt, item = await _open_attempt_and_item(db, attempt_id, user_id, position, moment)
     version = (await versions_of(db, [item]))[item.question_version_id]
     response = _cleaned(version, item, data.response)
+    before = replace(item)
     if item.locked:
         if response != item.response:
             raise Conflict(
@@ -159,7 +338,7 @@ async def answer_item(
         item.time_spent_seconds = _capped_seconds(attempt, item, data.time_spent_seconds, moment)
     attempt.position = position
     attempt.version += 1
-    await db.flush()
+    await _write_back(db, attempt, item, item_changed=item != before)
     return AnswerOut(
         item=item_view(item, version, reveal=reveals_while_answering(attempt, item)),
         version=attempt.version,
@@ -177,16 +356,13 @@ async def update_item(
 ) -> ItemView:
     """Mark/unmark the item or change its note (allowed on locked items too)."""
     moment = now_or(now)
-    attempt = await load_attempt(db, attempt_id, user_id, lock=True)
-    await _refuse_if_closed(db, attempt, moment)
-    _refuse_if_paused(attempt, moment, None)
-    item = await load_item(db, attempt.id, position)
+    attempt, item = await _open_attempt_and_item(db, attempt_id, user_id, position, moment)
     if data.marked is not None:
         item.marked = data.marked
     if data.note is not None:
         item.note = data.note
     attempt.version += 1
-    await db.flush()
+    await _write_back(db, attempt, item, item_changed=True)
     version = (await versions_of(db, [item]))[item.question_version_id]
     return item_view(item, version, reveal=reveals_while_answering(attempt, item))
 

@@ -5,7 +5,7 @@ out."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
@@ -23,6 +23,7 @@ from studyhall.attempts.schemas import (
 )
 from studyhall.attempts.service.common import (
     feedback_mode,
+    item_fields,
     item_view,
     load_attempt,
     load_item,
@@ -38,41 +39,54 @@ from studyhall.attempts.service.common import (
 from studyhall.attempts.service.submission import settle_if_overdue
 from studyhall.core.errors import Conflict
 from studyhall.core.pagination import Page, PageParams
+from studyhall.questions.schemas import QuestionVersionRead
 
 
-async def attempt_view(db: AsyncSession, attempt: Attempt, now: datetime) -> AttemptRead:
-    items = await load_items(db, attempt.id)
-    versions = await versions_of(db, items)
+async def attempt_view(
+    db: AsyncSession,
+    attempt: Attempt,
+    now: datetime,
+    items: Sequence[AttemptItem] | None = None,
+    versions: Mapping[uuid.UUID, QuestionVersionRead] | None = None,
+) -> AttemptRead:
+    """The attempt as its student sees it while sitting it. Callers that hold its items (in
+    position order) or their versions (by version id) pass them to save the lookups."""
+    if items is None:
+        items = await load_items(db, attempt.id)
+    if versions is None:
+        versions = await versions_of(db, items)
     submitted = attempt.status == AttemptStatus.SUBMITTED.value
-    return AttemptRead(
-        id=attempt.id,
-        kind=attempt.kind,
-        mode=attempt.mode,
-        status=attempt.status,
-        title=attempt.title,
-        quiz_id=attempt.quiz_id,
-        feedback_mode=feedback_mode(attempt),
-        pass_mark_percent=attempt.pass_mark_percent,
-        time_limit_seconds=attempt.time_limit_seconds,
-        started_at=attempt.started_at,
-        deadline_at=attempt.deadline_at,
-        paused_at=attempt.paused_at,
-        submitted_at=attempt.submitted_at,
-        auto_submitted=attempt.auto_submitted,
-        remaining_seconds=remaining_seconds(attempt, now),
-        version=attempt.version,
-        position=attempt.position,
-        question_count=attempt.question_count,
-        answered_count=attempt.answered_count,
-        items=[
-            item_view(
-                item,
-                versions[item.question_version_id],
-                reveal=reveals_while_answering(attempt, item),
-            )
-            for item in items
-        ],
-        result=result_of(attempt) if submitted else None,
+    return AttemptRead.model_validate(
+        {
+            "id": attempt.id,
+            "kind": attempt.kind,
+            "mode": attempt.mode,
+            "status": attempt.status,
+            "title": attempt.title,
+            "quiz_id": attempt.quiz_id,
+            "feedback_mode": feedback_mode(attempt),
+            "pass_mark_percent": attempt.pass_mark_percent,
+            "time_limit_seconds": attempt.time_limit_seconds,
+            "started_at": attempt.started_at,
+            "deadline_at": attempt.deadline_at,
+            "paused_at": attempt.paused_at,
+            "submitted_at": attempt.submitted_at,
+            "auto_submitted": attempt.auto_submitted,
+            "remaining_seconds": remaining_seconds(attempt, now),
+            "version": attempt.version,
+            "position": attempt.position,
+            "question_count": attempt.question_count,
+            "answered_count": attempt.answered_count,
+            "items": [
+                item_fields(
+                    item,
+                    versions[item.question_version_id],
+                    reveal=reveals_while_answering(attempt, item),
+                )
+                for item in items
+            ],
+            "result": result_of(attempt) if submitted else None,
+        }
     )
 
 
@@ -137,11 +151,15 @@ async def get_review(
     items = await load_items(db, attempt.id)
     versions = await versions_of(db, items)
     visible = reveals_in_review(attempt)
-    return ReviewRead(
-        result=result_of(attempt),
-        feedback_mode=feedback_mode(attempt),
-        answers_visible=visible,
-        items=[item_view(item, versions[item.question_version_id], visible) for item in items],
+    return ReviewRead.model_validate(
+        {
+            "result": result_of(attempt),
+            "feedback_mode": feedback_mode(attempt),
+            "answers_visible": visible,
+            "items": [
+                item_fields(item, versions[item.question_version_id], visible) for item in items
+            ],
+        }
     )
 
 

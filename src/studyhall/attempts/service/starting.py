@@ -49,8 +49,9 @@ def _add_items(
     versions: dict[uuid.UUID, QuestionVersionRead],
     shuffle_options: bool,
     rng: random.Random,
-) -> None:
-    db.add_all(
+) -> list[AttemptItem]:
+    """The attempt's items, in position order, added to the session."""
+    items = [
         AttemptItem(
             attempt_id=attempt.id,
             position=position,
@@ -59,7 +60,15 @@ def _add_items(
             option_order=_option_order(versions[question_id], shuffle_options, rng),
         )
         for position, question_id in enumerate(question_ids)
-    )
+    ]
+    db.add_all(items)
+    return items
+
+
+def _by_version_id(
+    versions: dict[uuid.UUID, QuestionVersionRead],
+) -> dict[uuid.UUID, QuestionVersionRead]:
+    return {version.id: version for version in versions.values()}
 
 
 def _deadline(now: datetime, limit_seconds: int | None) -> datetime | None:
@@ -152,9 +161,9 @@ async def start_quiz_attempt(
     )
     db.add(attempt)
     await db.flush()
-    _add_items(db, attempt, question_ids, versions, spec.shuffle_options, chooser)
+    items = _add_items(db, attempt, question_ids, versions, spec.shuffle_options, chooser)
     await db.flush()
-    return await attempt_view(db, attempt, moment), True
+    return await attempt_view(db, attempt, moment, items, _by_version_id(versions)), True
 
 
 IdQuery = Select[uuid.UUID]
@@ -237,6 +246,6 @@ async def create_custom_test(
     )
     db.add(attempt)
     await db.flush()
-    _add_items(db, attempt, question_ids, versions, data.shuffle_options, chooser)
+    items = _add_items(db, attempt, question_ids, versions, data.shuffle_options, chooser)
     await db.flush()
-    return await attempt_view(db, attempt, moment)
+    return await attempt_view(db, attempt, moment, items, _by_version_id(versions))

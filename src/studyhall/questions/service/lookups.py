@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,9 +23,92 @@ from studyhall.questions.schemas import (
 )
 from studyhall.questions.service.common import (
     VERSION_CACHE_SECONDS,
-    _version_key,
     version_read,
 )
+
+# ---------------------------------------------------------------- cached versions
+
+# Versions kept in each process, in front of the shared cache: attempts read the same few
+# again on every answer.
+LOCAL_VERSIONS_MAX = 4096
+# A version's content never changes, but its subject, system and topic are its question's and
+# follow later edits of the question; this bounds how long a process shows older ones.
+LOCAL_VERSION_SECONDS = 600
+
+
+class _LocalVersions:
+    """A bounded LRU of final versions (see `_is_final`) with a time limit per entry."""
+
+    def __init__(self, max_entries: int, ttl_seconds: float) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._entries: OrderedDict[uuid.UUID, tuple[float, QuestionVersionRead]] = OrderedDict()
+
+    def get(self, version_id: uuid.UUID, now: float) -> QuestionVersionRead | None:
+        entry = self._entries.get(version_id)
+        if entry is None:
+            return None
+        expires_at, version = entry
+        if expires_at <= now:
+            del self._entries[version_id]
+            return None
+        self._entries.move_to_end(version_id)
+        return version
+
+    def put(self, version: QuestionVersionRead, now: float) -> None:
+        self._entries[version.id] = (now + self.ttl_seconds, version)
+        self._entries.move_to_end(version.id)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_local_versions = _LocalVersions(LOCAL_VERSIONS_MAX, LOCAL_VERSION_SECONDS)
+
+
+def forget_local_versions() -> None:
+    """Empty this process's copy of versions (tests; the shared cache keeps its own)."""
+    _local_versions.clear()
+
+
+def _final_version_key(version_id: uuid.UUID) -> str:
+    # Not `qversion:{id}`: only final versions live under this key, so no edit has to drop it
+    # (and processes of earlier releases, which kept drafts under the old key, cannot hand a
+    # draft to this one).
+    return f"qversion:final:{version_id}"
+
+
+def _is_final(version: QuestionVersion, question: Question) -> bool:
+    """Whether the version's content can no longer change: a draft's current version is
+    edited in place, every other version is replaced by a new one when edited (and a
+    question never returns to draft)."""
+    return not (
+        question.status == QuestionStatus.DRAFT.value and question.current_version_id == version.id
+    )
+
+
+async def _load_versions(
+    db: AsyncSession, version_ids: Sequence[uuid.UUID]
+) -> tuple[dict[uuid.UUID, QuestionVersionRead], dict[uuid.UUID, QuestionVersionRead]]:
+    """(every version found, the final ones among them) from the database."""
+    rows = await db.execute(
+        select(QuestionVersion, Question)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(QuestionVersion.id.in_(version_ids))
+    )
+    loaded: dict[uuid.UUID, QuestionVersionRead] = {}
+    final: dict[uuid.UUID, QuestionVersionRead] = {}
+    for version, question in rows:
+        loaded[version.id] = read = version_read(version, question)
+        if _is_final(version, question):
+            final[version.id] = read
+    return loaded, final
+
 
 # ---------------------------------------------------------------- lookups for other modules
 
@@ -31,28 +116,40 @@ from studyhall.questions.service.common import (
 async def get_versions(
     db: AsyncSession, version_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, QuestionVersionRead]:
-    """Versions by id, with answers (callers decide what a student may see). Cached: a
-    version never changes."""
+    """Versions by id, with answers (callers decide what a student may see); the returned
+    objects are shared, never change them.
+
+    Final versions (all but a draft's, which is edited in place) are cached, in this process
+    and in the shared cache; a draft's version is read from the database every time.
+    """
     wanted = list(dict.fromkeys(version_ids))
+    now = time.monotonic()
     found: dict[uuid.UUID, QuestionVersionRead] = {}
-    missing: list[uuid.UUID] = []
-    cached_values = await cache.get_many([_version_key(v) for v in wanted])
-    for version_id, cached in zip(wanted, cached_values, strict=True):
-        if isinstance(cached, QuestionVersionRead):
-            found[version_id] = cached
+    not_local: list[uuid.UUID] = []
+    for version_id in wanted:
+        version = _local_versions.get(version_id, now)
+        if version is None:
+            not_local.append(version_id)
         else:
-            missing.append(version_id)
+            found[version_id] = version
+    missing: list[uuid.UUID] = []
+    if not_local:
+        shared = await cache.get_many([_final_version_key(v) for v in not_local])
+        for version_id, cached in zip(not_local, shared, strict=True):
+            if isinstance(cached, QuestionVersionRead):
+                found[version_id] = cached
+                _local_versions.put(cached, now)
+            else:
+                missing.append(version_id)
     cache.record_lookups("qversion", hits=len(found), misses=len(missing))
     if missing:
-        rows = await db.execute(
-            select(QuestionVersion, Question)
-            .join(Question, Question.id == QuestionVersion.question_id)
-            .where(QuestionVersion.id.in_(missing))
-        )
-        loaded = {version.id: version_read(version, question) for version, question in rows}
+        loaded, final = await _load_versions(db, missing)
         found.update(loaded)
+        for version in final.values():
+            _local_versions.put(version, now)
         await cache.set_many(
-            {_version_key(vid): read for vid, read in loaded.items()}, VERSION_CACHE_SECONDS
+            {_final_version_key(vid): version for vid, version in final.items()},
+            VERSION_CACHE_SECONDS,
         )
     return found
 
