@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -110,7 +110,9 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
             raise
 
 
-async def read_autocommit(db: AsyncSession, statement: Executable) -> Sequence[Row[Any]]:
+async def read_autocommit(
+    db: AsyncSession, statement: Executable, parameters: Mapping[str, Any] | None = None
+) -> Sequence[Row[Any]]:
     """Run a read on a pooled connection of its own, in autocommit mode.
 
     For the lookup every request makes (who is signed in): no BEGIN and COMMIT round trips,
@@ -118,10 +120,10 @@ async def read_autocommit(db: AsyncSession, statement: Executable) -> Sequence[R
     the session's uncommitted writes.
     """
     if not isinstance(db.bind, AsyncEngine):
-        return (await db.execute(statement)).all()
+        return (await db.execute(statement, parameters)).all()
     async with db.bind.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        return (await autocommit.execute(statement)).all()
+        return (await autocommit.execute(statement, parameters)).all()
 
 
 __all__ = ["Base", "Engine", "Timestamps", "UUIDPrimaryKey", "make_engine", "utcnow"]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import RefreshToken, Role, SessionKind, User, UserRole, UserSession
@@ -248,19 +248,21 @@ _PRINCIPAL_COLUMNS = (
 )
 
 
-async def _principal_rows(db: AsyncSession, *conditions: ColumnElement[bool]) -> Sequence[Row[Any]]:
-    """The session, its user and one row per role, in one round trip.
-
-    Runs on every authenticated request, so it selects plain columns rather than loading ORM
-    objects, outside the request's transaction.
-    """
-    statement = (
+def _principal_query(*conditions: ColumnElement[bool]) -> Select[Any]:
+    return (
         select(*_PRINCIPAL_COLUMNS)
         .join(User, User.id == UserSession.user_id)
         .outerjoin(UserRole, UserRole.user_id == UserSession.user_id)
         .where(*conditions)
     )
-    return await read_autocommit(db, statement)
+
+
+# Built once: they run on every authenticated request (plain columns, no ORM objects).
+_PRINCIPAL_BY_SESSION_ID = _principal_query(UserSession.id == bindparam("session_id"))
+_PRINCIPAL_BY_WEB_SECRET = _principal_query(
+    UserSession.secret_hash == bindparam("secret_hash"),
+    UserSession.kind == SessionKind.WEB.value,
+)
 
 
 def _principal_of(rows: Sequence[Row[Any]], user_id: uuid.UUID | None = None) -> Principal:
@@ -299,15 +301,12 @@ async def principal_from_access_token(
         user_id = uuid.UUID(str(claims["sub"]))
     except (InvalidToken, ValueError) as exc:
         raise Unauthorized("The access token is not valid.", code="invalid_token") from exc
-    return _principal_of(await _principal_rows(db, UserSession.id == session_id), user_id)
+    rows = await read_autocommit(db, _PRINCIPAL_BY_SESSION_ID, {"session_id": session_id})
+    return _principal_of(rows, user_id)
 
 
 async def principal_from_web_secret(db: AsyncSession, secret: str) -> Principal:
-    rows = await _principal_rows(
-        db,
-        UserSession.secret_hash == hash_token(secret),
-        UserSession.kind == SessionKind.WEB.value,
-    )
+    rows = await read_autocommit(db, _PRINCIPAL_BY_WEB_SECRET, {"secret_hash": hash_token(secret)})
     principal = _principal_of(rows)
     if (utcnow() - rows[0].last_used_at).total_seconds() > WEB_SESSION_TOUCH_SECONDS:
         await db.execute(

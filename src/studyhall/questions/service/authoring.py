@@ -6,7 +6,6 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.core import cache
 from studyhall.core.errors import Conflict
 from studyhall.questions.models import (
     Question,
@@ -23,7 +22,6 @@ from studyhall.questions.service.common import (
     _apply_meta,
     _require_author,
     _set_tags,
-    _version_key,
     fill_version,
     forget_question,
     load_for_edit,
@@ -76,7 +74,6 @@ async def update_question(
     question.search_text = search_text_of(data, data.tags, question)
     await _set_tags(db, question, data.tags)
     await db.flush()
-    await cache.invalidate(_version_key(current.id))
     await forget_question(db, question.id)
     return await get_question(db, question.id, actor)
 

@@ -65,10 +65,6 @@ def plain_preview(rendered_html: str, limit: int = PREVIEW_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _version_key(version_id: uuid.UUID) -> str:
-    return f"qversion:{version_id}"
-
-
 def _reader_key(question_id: uuid.UUID) -> str:
     return f"question:{question_id}:reader"
 

@@ -77,10 +77,7 @@ def forget_local_versions() -> None:
 
 
 def _final_version_key(version_id: uuid.UUID) -> str:
-    # Not `qversion:{id}`: only final versions live under this key, so no edit has to drop it
-    # (and processes of earlier releases, which kept drafts under the old key, cannot hand a
-    # draft to this one).
-    return f"qversion:final:{version_id}"
+    return f"qversion:{version_id}"
 
 
 def _is_final(version: QuestionVersion, question: Question) -> bool:
