@@ -248,7 +248,7 @@ _PRINCIPAL_COLUMNS = (
 )
 
 
-def _principal_query(*conditions: ColumnElement[bool]) -> Select[Any]:
+def _principal_query(*conditions: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     return (
         select(*_PRINCIPAL_COLUMNS)
         .join(User, User.id == UserSession.user_id)
