@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Float, cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.expression import ColumnElement
 
 from studyhall.analytics.models import (
@@ -26,13 +28,17 @@ from studyhall.analytics.service.keys import invalidate_after_submission
 from studyhall.core.db import before_commit, utcnow
 
 COUNTERS = ("answered", "correct", "time_seconds")
+_CURRENT_STATS = ("answered", "correct", "time_seconds", "accuracy", "avg_time_seconds")
 
 Insert = postgresql.Insert | sqlite.Insert
 
 
-def _insert(db: AsyncSession | Session, model: type[Any]) -> Insert:
+def _dialect(db: AsyncSession | Session) -> str:
+    return db.get_bind().dialect.name
+
+
+def _insert(dialect: str, model: type[Any]) -> Insert:
     """INSERT … ON CONFLICT for the session's backend (both speak the same upsert)."""
-    dialect = db.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(model)
     if dialect == "sqlite":
@@ -49,39 +55,30 @@ def _totals(items: Sequence[ItemRecord]) -> dict[str, int]:
     }
 
 
+@cache
 def _adding_upsert(
-    db: AsyncSession | Session,
+    dialect: str,
     model: type[Any],
-    rows: list[dict[str, Any]],
-    keys: Sequence[str],
+    keys: tuple[str, ...],
+    counters: tuple[str, ...] = COUNTERS,
     extra: Callable[[Any, Any], Mapping[str, ColumnElement[Any]]] | None = None,
-    counters: Sequence[str] = COUNTERS,
-) -> Insert:
-    """INSERT `rows`, or add their counters to the rows already there (atomic per row)."""
-    statement = _insert(db, model).values(rows)
+    returning: tuple[str, ...] = (),
+) -> Insert | ReturningInsert[*tuple[Any, ...]]:
+    """INSERT the rows given as parameters, or add their counters to the rows already there
+    (atomic per row); RETURNING the `returning` columns as they are now.
+
+    Built once per shape and executed with the rows as parameters, so SQLAlchemy compiles it
+    once (a VALUES list of the rows themselves would compile anew for every row count).
+    """
+    statement = _insert(dialect, model)
     table, excluded = model.__table__, statement.excluded
     updates: dict[str, Any] = {name: table.c[name] + excluded[name] for name in counters}
     if extra is not None:
         updates.update(extra(table, excluded))
-    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
-
-
-async def _upsert_adding(
-    db: AsyncSession,
-    model: type[Any],
-    rows: list[dict[str, Any]],
-    keys: Sequence[str],
-    extra: Callable[[Any, Any], Mapping[str, ColumnElement[Any]]] | None = None,
-    returning: Sequence[str] = (),
-) -> Any:
-    """Run `_adding_upsert`; returns the `returning` columns of the rows as they are now, if
-    any were asked for."""
-    upsert = _adding_upsert(db, model, rows, keys, extra)
-    table = model.__table__
+    upsert = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
     if returning:
-        return (await db.execute(upsert.returning(*(table.c[n] for n in returning)))).one()
-    await db.execute(upsert)
-    return None
+        return upsert.returning(*(table.c[name] for name in returning))
+    return upsert
 
 
 def _bucket_changes(totals: Mapping[str, int], current: Any) -> dict[tuple[str, int], int]:
@@ -135,9 +132,10 @@ class _RankBucketChanges:
             if delta
         ]
         if rows:
-            session.execute(
-                _adding_upsert(session, RankBucket, rows, ["metric", "bucket"], counters=("users",))
+            upsert = _adding_upsert(
+                _dialect(session), RankBucket, ("metric", "bucket"), counters=("users",)
             )
+            session.execute(upsert, rows)
 
 
 def _rates(table: Any, excluded: Any) -> dict[str, ColumnElement[Any]]:
@@ -164,7 +162,7 @@ async def record_submission(db: AsyncSession, record: SubmissionRecord) -> None:
     """
     totals = _totals(record.items)
     inserted = await db.scalar(
-        _insert(db, AttemptResult)
+        _insert(_dialect(db), AttemptResult)
         .values(
             attempt_id=record.attempt_id,
             user_id=record.user_id,
@@ -196,30 +194,23 @@ async def _add_to_user_aggregates(
     """user_stats, user_daily_stats and user_subject_stats (rows of this user only), and the
     rank bucket changes, left for the commit."""
     # Rows are only created with answered >= 1: the percentile counts depend on it.
-    current = await _upsert_adding(
-        db,
-        UserStats,
-        [
-            {
-                "user_id": record.user_id,
-                **totals,
-                "accuracy": totals["correct"] / totals["answered"],
-                "avg_time_seconds": totals["time_seconds"] / totals["answered"],
-                "updated_at": utcnow(),
-            }
-        ],
-        ["user_id"],
-        _rates,
-        returning=("answered", "correct", "time_seconds", "accuracy", "avg_time_seconds"),
+    upsert_stats = _adding_upsert(
+        _dialect(db), UserStats, ("user_id",), extra=_rates, returning=_CURRENT_STATS
     )
+    new_stats = {
+        "user_id": record.user_id,
+        **totals,
+        "accuracy": totals["correct"] / totals["answered"],
+        "avg_time_seconds": totals["time_seconds"] / totals["answered"],
+        "updated_at": utcnow(),
+    }
+    current = (await db.execute(upsert_stats, new_stats)).one()
     if changes := _bucket_changes(totals, current):
         before_commit(db, _RANK_BUCKET_CHANGES, _RankBucketChanges()).add(changes)
     day = record.submitted_at.astimezone(UTC).date()
-    await _upsert_adding(
-        db,
-        UserDailyStats,
-        [{"user_id": record.user_id, "day": day, **totals}],
-        ["user_id", "day"],
+    await db.execute(
+        _adding_upsert(_dialect(db), UserDailyStats, ("user_id", "day")),
+        {"user_id": record.user_id, "day": day, **totals},
     )
     groups: dict[tuple[str, str], list[ItemRecord]] = defaultdict(list)
     for item in record.items:
@@ -230,4 +221,7 @@ async def _add_to_user_aggregates(
         {"user_id": record.user_id, "subject": subject, "system": system, **_totals(items)}
         for (subject, system), items in sorted(groups.items())
     ]
-    await _upsert_adding(db, UserSubjectStats, subject_rows, ["user_id", "subject", "system"])
+    await db.execute(
+        _adding_upsert(_dialect(db), UserSubjectStats, ("user_id", "subject", "system")),
+        subject_rows,
+    )

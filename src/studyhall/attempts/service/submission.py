@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -129,12 +130,17 @@ async def _update_question_states(
         }
     if not rows:
         return
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # In question order, so two attempts of one user lock the shared rows in the same order.
-    statement = insert(UserQuestionState).values([rows[key] for key in sorted(rows)])
+    upsert = _question_state_upsert(db.get_bind().dialect.name)
+    await db.execute(upsert, [rows[key] for key in sorted(rows)])
+
+
+@cache
+def _question_state_upsert(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """Built once and run with the rows as parameters: compiled once, whatever the count."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UserQuestionState)
     table = UserQuestionState.__table__.c
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[table.user_id, table.question_id],
         set_={
             "times_seen": table.times_seen + statement.excluded.times_seen,
@@ -144,7 +150,6 @@ async def _update_question_states(
             "last_seen_at": statement.excluded.last_seen_at,
         },
     )
-    await db.execute(statement)
 
 
 async def submit_attempt(
