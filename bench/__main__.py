@@ -157,7 +157,7 @@ async def _seed(
 def run(
     database_url: DatabaseUrl = DEFAULT_DATABASE,
     redis_url: RedisUrl = DEFAULT_REDIS,
-    workers: Annotated[int, typer.Option(help="uvicorn workers (Studyhall and baseline)")] = 1,
+    workers: Annotated[int, typer.Option(help="uvicorn workers (Studyhall and baseline)")] = 2,
     users: Annotated[int, typer.Option(help="seeded students to sign in")] = 100,
     vus: Annotated[int, typer.Option(help="concurrent virtual users")] = 50,
     duration: Annotated[float, typer.Option(help="seconds of the mixed load")] = 60.0,
@@ -169,7 +169,7 @@ def run(
         ),
     ] = 1.0,
     warmup: Annotated[float, typer.Option(help="seconds of unmeasured load first")] = 5.0,
-    read_duration: Annotated[float, typer.Option(help="seconds of the read-only mix")] = 10.0,
+    read_duration: Annotated[float, typer.Option(help="seconds of the read-only mix")] = 30.0,
     answer_duration: Annotated[
         float, typer.Option(help="seconds of answering, Studyhall and baseline each")
     ] = 10.0,
@@ -214,7 +214,13 @@ async def _run(
     from bench.http import RawHttp
     from bench.report import RunReport, machine, print_phase, print_verdicts
     from bench.seed import BENCH_PASSWORD, bench_user_count, student_email
-    from bench.server import RAISED_RATE_LIMITS, serving, studyhall_environment
+    from bench.server import (
+        RAISED_RATE_LIMITS,
+        serving,
+        studyhall_command,
+        studyhall_environment,
+        uvicorn_command,
+    )
     from bench.writer import asyncpg_dsn
 
     engine = create_async_engine(database_url)
@@ -255,9 +261,7 @@ async def _run(
     )
     logs = Path(tempfile.mkdtemp(prefix="studyhall-bench-"))
     env = studyhall_environment(database_url, redis_url, NAMESPACE, workers, logs / "var")
-    async with serving(
-        "studyhall", "studyhall.app:create_app", workers, env, "/health", logs
-    ) as server:
+    async with serving("studyhall", studyhall_command(workers), env, "/health", logs) as server:
         console.print(f"Studyhall: {workers} worker(s) at {server.base_url} (logs in {logs}).")
 
         def connect() -> RawHttp:
@@ -281,17 +285,14 @@ async def _run(
                 scrape_metrics=False,
             )
         console.print(f"Mixed load: {options.vus} virtual users for {options.seconds:.0f} s…")
-        # /metrics shows the counters of whichever worker answers: with several workers
-        # the before/after difference means nothing, so the hit rate needs one worker.
-        scrape = workers == 1
-        if not scrape:
-            console.print("[yellow]Several workers: no cache hit rate (per-process counters).[/]")
-        mixed = await load.mixed_phase(connect, accounts, options, shared, scrape)
+        # /metrics sums every worker's counters (`studyhall serve` runs them in prometheus
+        # multiprocess mode), so the cache hit rate is measured with any number of workers.
+        mixed = await load.mixed_phase(connect, accounts, options, shared)
         report.phases.append(mixed)
         print_phase(console, mixed)
         console.print(f"Read mix: {read_duration:.0f} s…")
         reads = await load.read_phase(
-            connect, accounts, dataclasses.replace(options, seconds=read_duration), shared, scrape
+            connect, accounts, dataclasses.replace(options, seconds=read_duration), shared
         )
         report.phases.append(reads)
         print_phase(console, reads)
@@ -301,9 +302,8 @@ async def _run(
         report.phases.append(answers)
         print_phase(console, answers)
         baseline_env = {"BENCH_BASELINE_DSN": asyncpg_dsn(database_url)}
-        async with serving(
-            "baseline", "bench.baseline:create_app", workers, baseline_env, "/health", logs
-        ) as bare:
+        baseline_command = uvicorn_command("bench.baseline:create_app", workers)
+        async with serving("baseline", baseline_command, baseline_env, "/health", logs) as bare:
             console.print(f"Baseline: bare Starlette + asyncpg at {bare.base_url}…")
             baseline = await load.answer_phase(
                 lambda: RawHttp(bare.base_url), targets, answer_duration, baseline=True

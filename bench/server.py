@@ -1,5 +1,5 @@
-"""Servers under test as child processes on a free loopback port: Studyhall (uvicorn with the
-`create_app` factory, as `studyhall serve` runs it) and the bare baseline app."""
+"""Servers under test as child processes on a free loopback port: Studyhall (the real
+`studyhall serve` command, as operators run it) and the bare baseline app (under uvicorn)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 15.0
+# The `studyhall` script of the environment running the bench (`.venv/bin/studyhall`).
+STUDYHALL = Path(sys.executable).with_name("studyhall")
 
 # Raised so the load measures the application, not its limiter; the limiter still runs on
 # every request, against Redis, as in production. Per second rather than per minute: the
@@ -69,8 +71,25 @@ def studyhall_environment(
     }
 
 
-def _uvicorn_command(app: str, port: int, workers: int) -> list[str]:
-    return [
+# The command line of a server, given the port it must bind.
+Command = Callable[[int], list[str]]
+
+
+def studyhall_command(workers: int) -> Command:
+    """`studyhall serve` with `workers` uvicorn workers; the rest of its settings come from
+    `studyhall_environment` (on PostgreSQL it applies no migrations; with several workers
+    /metrics sums them all)."""
+
+    def command(port: int) -> list[str]:
+        serve = [str(STUDYHALL)] if STUDYHALL.exists() else [sys.executable, "-m", "studyhall.cli"]
+        return [*serve, "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
+
+    return command
+
+
+def uvicorn_command(app: str, workers: int) -> Command:
+    """`app` (a `module:factory`) under uvicorn."""
+    return lambda port: [
         sys.executable,
         "-m",
         "uvicorn",
@@ -119,13 +138,12 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 @asynccontextmanager
 async def serving(
     name: str,
-    app: str,
-    workers: int,
+    command: Command,
     environment: Mapping[str, str],
     health_path: str,
     log_dir: Path,
 ) -> AsyncIterator[Server]:
-    """Run `app` (a `module:factory`) under uvicorn until the block ends; its output goes to
+    """Run `command` on a free port until the block ends; its output goes to
     `log_dir/<name>.log`."""
     port = free_port()
     base_url = f"http://{HOST}:{port}"
@@ -134,7 +152,7 @@ async def serving(
     output = await asyncio.to_thread(_open_log, log)
     try:
         process = await asyncio.create_subprocess_exec(
-            *_uvicorn_command(app, port, workers),
+            *command(port),
             cwd=ROOT,
             env=env,
             stdout=output,

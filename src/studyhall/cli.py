@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +24,30 @@ def _migrate(settings: Settings) -> None:
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.effective_database_url)
+
+
+# prometheus_client's multiprocess mode (see studyhall.core.metrics); not imported from there,
+# as prometheus_client must not be imported here before the variable is set.
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _multiprocess_metrics(settings: Settings, workers: int) -> tuple[Path | None, bool]:
+    """Make /metrics cover every worker process: (the shared directory, whether this run
+    created it). One the operator set is used as it is; with several workers and none set, a
+    fresh, empty one under the var dir, exported before uvicorn spawns the workers (they read
+    it when they import prometheus_client)."""
+    configured = os.environ.get(MULTIPROC_DIR_ENV)
+    if configured:
+        path = Path(configured)
+        path.mkdir(parents=True, exist_ok=True)
+        return path, False
+    if workers <= 1:
+        return None, False
+    path = (settings.var_dir / "metrics" / f"serve-{os.getpid()}").resolve()
+    shutil.rmtree(path, ignore_errors=True)  # a previous run's, if this pid was used before
+    path.mkdir(parents=True)
+    os.environ[MULTIPROC_DIR_ENV] = str(path)
+    return path, True
 
 
 @app.command()
@@ -46,18 +73,26 @@ def serve(
         mail_dir = (settings.var_dir / "mail").resolve()
         console.print(f"  No SMTP server is set: emails (verification links) go to {mail_dir}")
         console.print("  and their links are printed in the log below.")
+    # uvicorn ignores --workers when reloading: one process then.
+    metrics_dir, created = _multiprocess_metrics(settings, 1 if reload else workers)
+    if metrics_dir is not None:
+        console.print(f"  {url}/metrics sums every worker process (files in {metrics_dir}).")
     console.print("  First admin: [bold]studyhall create-admin[/] (in another terminal).\n")
-    uvicorn.run(
-        "studyhall.app:create_app",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        reload=reload,
-        log_config=None,
-        proxy_headers=settings.trusted_proxy,
-        server_header=False,
-    )
+    try:
+        uvicorn.run(
+            "studyhall.app:create_app",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            reload=reload,
+            log_config=None,
+            proxy_headers=settings.trusted_proxy,
+            server_header=False,
+        )
+    finally:
+        if created and metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()

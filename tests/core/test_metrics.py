@@ -1,16 +1,21 @@
 """/metrics in Prometheus format: request counts and latency per route template, errors, cache
-hits and misses, rate-limit rejections and job counts by state."""
+hits and misses, rate-limit rejections and job counts by state; with several worker
+processes, the sum of all of them (tests/test_cli.py runs `serve --workers 2` for real)."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.values import MultiProcessValue
 
 from studyhall.core import cache
 from studyhall.core.email import send_email
+from studyhall.core.metrics import MULTIPROC_DIR_ENV
 from tests.backends import Mailbox
 from tests.conftest import SignedInUser
 from tests.core.conftest import PING, AppFactory, eventually, metric, scrape
@@ -129,3 +134,42 @@ async def test_job_counts_by_state(client: httpx.AsyncClient, mailbox: Mailbox) 
             >= metric(before, "studyhall_jobs_total", state=state, **task) + 1
         ), state
     assert metric(after, "studyhall_jobs_pending") >= 0
+
+
+async def test_several_worker_processes_are_summed(
+    client: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set (`serve --workers N` sets it for its workers), /metrics
+    renders the files every worker process writes there, not this process's registry."""
+    monkeypatch.setenv(MULTIPROC_DIR_ENV, str(tmp_path))
+    route = "/api/v1/test/workers"
+    for worker, served, pending, at in ((4001, 3, 5.0, 2000.0), (4002, 4, 7.0, 1000.0)):
+        # What the metrics module writes in a worker process started with the variable set.
+        value = MultiProcessValue(process_identifier=lambda worker=worker: worker)
+        value(
+            "counter",
+            "studyhall_http_requests",
+            "studyhall_http_requests_total",
+            ("method", "route", "status"),
+            ("GET", route, "200"),
+            "HTTP requests by route template, method and status",
+        ).inc(served)
+        value(
+            "gauge",
+            "studyhall_jobs_pending",
+            "studyhall_jobs_pending",
+            (),
+            (),
+            "Jobs waiting in the queue",
+            multiprocess_mode="mostrecent",
+        ).set(pending, timestamp=at)
+
+    response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    families = {f.name: f.type for f in text_string_to_metric_families(response.text)}
+    assert families == {"studyhall_http_requests": "counter", "studyhall_jobs_pending": "gauge"}
+    assert metric(response.text, "studyhall_http_requests_total", route=route) == 3 + 4
+    # A queue gauge is the value last read from the queue, by any worker: not a sum.
+    assert metric(response.text, "studyhall_jobs_pending") == 5.0

@@ -1,9 +1,21 @@
-"""Prometheus metrics on a registry of our own, rendered at /metrics."""
+"""Prometheus metrics on a registry of our own, rendered at /metrics.
+
+Several worker processes (`studyhall serve --workers N`, or gunicorn) share one /metrics through
+prometheus_client's multiprocess mode: with PROMETHEUS_MULTIPROC_DIR in the environment when
+prometheus_client is first imported, every process writes its samples to its own files in that
+directory, and `exposition()` sums the files of all workers, whichever worker answers the scrape.
+`serve` sets the variable for its workers; without it, metrics live in this process's memory.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 registry = CollectorRegistry(auto_describe=True)
 
@@ -41,12 +53,45 @@ JOBS = Counter(
     ["task", "state"],
     registry=registry,
 )
-JOBS_PENDING = Gauge("studyhall_jobs_pending", "Jobs waiting in the queue", registry=registry)
+# Set from the shared queue by the worker answering the scrape, just before rendering: with
+# several workers its value is the latest one, not a sum or maximum over the workers.
+JOBS_PENDING = Gauge(
+    "studyhall_jobs_pending",
+    "Jobs waiting in the queue",
+    registry=registry,
+    multiprocess_mode="mostrecent",
+)
 JOBS_SCHEDULED = Gauge(
-    "studyhall_jobs_scheduled", "Jobs scheduled for later (including retries)", registry=registry
+    "studyhall_jobs_scheduled",
+    "Jobs scheduled for later (including retries)",
+    registry=registry,
+    multiprocess_mode="mostrecent",
 )
 SECURITY_EVENTS = Counter(
     "studyhall_security_events", "Security events logged, by name", ["event"], registry=registry
 )
 
-__all__ = ["CONTENT_TYPE_LATEST", "generate_latest", "registry"]
+
+def multiprocess_dir() -> str | None:
+    """The directory every worker process writes its samples to, when there is one."""
+    return os.environ.get(MULTIPROC_DIR_ENV) or None
+
+
+def exposition() -> bytes:
+    """The Prometheus text of all worker processes (multiprocess mode), else of this one."""
+    path = multiprocess_dir()
+    if path is None:
+        return generate_latest(registry)
+    workers = CollectorRegistry()
+    MultiProcessCollector(workers, path=path)  # type: ignore[no-untyped-call]
+    return generate_latest(workers)
+
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "MULTIPROC_DIR_ENV",
+    "exposition",
+    "generate_latest",
+    "multiprocess_dir",
+    "registry",
+]

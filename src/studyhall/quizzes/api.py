@@ -195,6 +195,4 @@ async def remove_quiz_question(
     return Response(status_code=204)
 
 
-router = APIRouter()
-router.include_router(categories_router)
-router.include_router(quizzes_router)
+routers = (quizzes_router, categories_router)
