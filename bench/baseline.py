@@ -29,8 +29,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 DSN_VARIABLE = "BENCH_BASELINE_DSN"
-# Studyhall's engine: pool_size 10 + max_overflow 20.
-POOL_MIN, POOL_MAX = 10, 30
+# Studyhall's engine defaults: pool_size 20 + max_overflow 10.
+POOL_MIN, POOL_MAX = 20, 30
 
 LOCK_ATTEMPT = (
     "SELECT id, user_id, status, deadline_at, version, answered_count "

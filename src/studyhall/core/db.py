@@ -87,7 +87,14 @@ def make_engine(settings: Settings) -> AsyncEngine:
         return engine
     # No pool_pre_ping: it costs a round trip on every checkout. After a database restart the
     # first statement on a dead connection fails, and SQLAlchemy then drops the whole pool.
-    return create_async_engine(url, echo=settings.database_echo, pool_size=10, max_overflow=20)
+    # Overflow connections are closed when returned: a pool too small for the usual
+    # concurrency reconnects (TLS attempt, statement preparation) all the time.
+    return create_async_engine(
+        url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

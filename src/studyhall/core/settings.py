@@ -38,6 +38,12 @@ class Settings(BaseSettings):
 
     database_url: str = Field("", description="SQLAlchemy async URL; default SQLite in var/")
     database_echo: bool = Field(False, description="log every SQL statement")
+    database_pool_size: int = Field(
+        20, ge=1, description="PostgreSQL connections each worker keeps open"
+    )
+    database_max_overflow: int = Field(
+        10, ge=0, description="extra connections per worker at peaks (closed after use)"
+    )
     redis_url: str = Field("", description="moves cache, rate limits and job queue to Redis")
     redis_namespace: str = Field(
         "studyhall", description="prefix of keys and queue name, to share one Redis"
