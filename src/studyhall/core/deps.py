@@ -12,7 +12,8 @@ from studyhall.core.db import session_scope
 from studyhall.core.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
+    # async although it awaits nothing: FastAPI runs a plain `def` dependency in a thread.
     settings: Settings = request.app.state.settings
     return settings
 

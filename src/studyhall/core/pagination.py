@@ -20,7 +20,8 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.per_page
 
 
-def _page_params(
+# Dependencies are async even without I/O: FastAPI runs a plain `def` one in a thread.
+async def _page_params(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> PageParams:
