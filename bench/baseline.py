@@ -3,13 +3,12 @@
 `PUT /api/v1/attempts/{id}/items/{position}/answer` runs, in one transaction, the statements
 Studyhall's `attempts.service.answer_item` sends (read with SQLAlchemy's echo):
 
-    SELECT … FROM attempts WHERE id = $1 FOR UPDATE        -- the attempt's row lock
-    SELECT … FROM attempt_items WHERE attempt_id = $1 AND position = $2
+    SELECT … FROM attempts JOIN attempt_items … WHERE id, position FOR UPDATE OF both
     UPDATE attempts SET position, version, answered_count, updated_at WHERE id = $1
     UPDATE attempt_items SET response, answered_at, time_spent_seconds WHERE id = $3
 
 and nothing else: no authentication (Studyhall also reads the session, the user and their
-roles), no rate limits, no validation of the answer against the question, no ORM. Run as
+roles, in one query), no rate limits, no validation of the answer against the question, no ORM. Run as
 `uvicorn bench.baseline:create_app --factory` with BENCH_BASELINE_DSN set.
 """
 
@@ -32,13 +31,13 @@ DSN_VARIABLE = "BENCH_BASELINE_DSN"
 # Studyhall's engine defaults: pool_size 20 + max_overflow 10.
 POOL_MIN, POOL_MAX = 20, 30
 
-LOCK_ATTEMPT = (
-    "SELECT id, user_id, status, deadline_at, version, answered_count "
-    "FROM attempts WHERE id = $1 FOR UPDATE"
-)
-READ_ITEM = (
-    "SELECT id, response, locked, time_spent_seconds "
-    "FROM attempt_items WHERE attempt_id = $1 AND position = $2"
+# The statements Studyhall's `answer_item` sends: one read locking the attempt and the item,
+# then an UPDATE of each.
+LOCK_ATTEMPT_AND_ITEM = (
+    "SELECT a.status, a.deadline_at, a.version, a.answered_count, "
+    "i.id AS item_id, i.response, i.locked, i.time_spent_seconds "
+    "FROM attempts AS a JOIN attempt_items AS i ON i.attempt_id = a.id "
+    "WHERE a.id = $1 AND i.position = $2 FOR UPDATE OF a, i"
 )
 UPDATE_ATTEMPT = (
     "UPDATE attempts SET position = $2, version = version + 1, "
@@ -71,23 +70,20 @@ async def answer(request: Request) -> Response:
         return _problem(422, "invalid_request")
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
-        attempt = await conn.fetchrow(LOCK_ATTEMPT, attempt_id)
-        if attempt is None:
-            return _problem(404, "attempt_not_found")
-        if attempt["status"] != "in_progress":
-            return _problem(409, "attempt_closed")
-        item = await conn.fetchrow(READ_ITEM, attempt_id, position)
-        if item is None:
+        row = await conn.fetchrow(LOCK_ATTEMPT_AND_ITEM, attempt_id, position)
+        if row is None:
             return _problem(404, "item_not_found")
-        if item["locked"]:
+        if row["status"] != "in_progress":
+            return _problem(409, "attempt_closed")
+        if row["locked"]:
             return _problem(409, "item_locked")
-        was_answered = item["response"] is not None and item["response"] != "null"
+        was_answered = row["response"] is not None and row["response"] != "null"
         delta = int(sent is not None) - int(was_answered)
-        spent = max(item["time_spent_seconds"], int(seconds or 0))
+        spent = max(row["time_spent_seconds"], int(seconds or 0))
         updated = await conn.fetchrow(UPDATE_ATTEMPT, attempt_id, position, delta, now)
         await conn.execute(
             UPDATE_ITEM,
-            item["id"],
+            row["item_id"],
             json.dumps(sent) if sent is not None else None,
             now if sent is not None else None,
             spent,
