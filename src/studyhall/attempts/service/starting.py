@@ -209,7 +209,6 @@ async def create_custom_test(
         systems=data.systems,
         only_ids=only_ids,
         exclude_ids=exclude_ids,
-        rng=chooser,
     )
     versions = await questions.get_current_versions(db, picked)
     question_ids = [qid for qid in picked if qid in versions]
