@@ -8,8 +8,8 @@ Studyhall's `attempts.service.answer_item` sends (read with SQLAlchemy's echo):
     UPDATE attempt_items SET response, answered_at, time_spent_seconds WHERE id = $3
 
 and nothing else: no authentication (Studyhall also reads the session, the user and their
-roles, in one query), no rate limits, no validation of the answer against the question, no ORM. Run as
-`uvicorn bench.baseline:create_app --factory` with BENCH_BASELINE_DSN set.
+roles, in one query), no rate limits, no validation of the answer against the question, no
+ORM. Run as `uvicorn bench.baseline:create_app --factory` with BENCH_BASELINE_DSN set.
 """
 
 from __future__ import annotations
