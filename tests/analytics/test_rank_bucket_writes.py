@@ -9,7 +9,7 @@ import random
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.analytics import service
@@ -23,6 +23,7 @@ from tests.analytics.conftest import (
     rebuilt_rank_buckets,
     submission,
 )
+from tests.backends import recorded_statements
 
 
 def _random_items(rng: random.Random) -> list[ItemRecord]:
@@ -58,21 +59,12 @@ async def test_several_submissions_in_one_transaction_write_the_buckets_once(
 ) -> None:
     """As the minute job submits a batch of overdue attempts: the same user twice included."""
     ana, ben = await add_users(db, "Ana", "Ben")
-    statements: list[str] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if "rank_buckets" in statement:
-            statements.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
+    with recorded_statements(app.state.engine) as statements:
         async with session_scope(app.state.sessionmaker) as session:
             for user, records in ((ana, items(3, 1)), (ben, items(2, 2)), (ana, items(5, 5))):
                 await service.record_submission(session, submission(user, records))
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
-    assert len(statements) == 1, statements
+    bucket_writes = [s for s in statements if "rank_buckets" in s]
+    assert len(bucket_writes) == 1, bucket_writes
 
     await db.commit()
     kept = await rank_buckets(db)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from studyhall.accounts.models import User
 from studyhall.core.db import after_commit, before_commit, read_autocommit, session_scope
 from studyhall.core.errors import BadRequest
+from tests.backends import recorded_statements
 
 
 class _RefusedButRecorded(BadRequest):
@@ -74,25 +75,16 @@ async def test_read_autocommit_reads_committed_rows_outside_the_session(app: Fas
 
 
 async def test_before_commit_work_runs_last_after_the_pending_writes(app: FastAPI) -> None:
-    statements: list[str] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        statements.append(" ".join(statement.split()))
-
     def rename(session: Session) -> None:
         session.execute(
             update(User).where(User.email == "late@example.com").values(name="Written last")
         )
 
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
+    with recorded_statements(app.state.engine) as statements:
         async with session_scope(app.state.sessionmaker) as db:
             db.add(_user("late@example.com"))  # not flushed: the commit flushes it first
             before_commit(db, "rename", rename)
             await db.execute(select(User.id).where(User.email == "other@example.com"))
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
     assert statements[-1].startswith("UPDATE users"), statements
     assert any(s.startswith("INSERT INTO users") for s in statements[:-1]), statements
     async with app.state.sessionmaker() as db:

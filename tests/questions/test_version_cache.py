@@ -4,15 +4,11 @@ draft's version (edited in place) is read fresh every time."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import update
 
 from studyhall.core import cache
 from studyhall.core.metrics import registry
@@ -20,24 +16,11 @@ from studyhall.questions import service
 from studyhall.questions.models import QuestionVersion
 from studyhall.questions.schemas import QuestionType, QuestionVersionRead
 from studyhall.questions.service.lookups import _LocalVersions, forget_local_versions
+from tests.backends import recorded_statements
 from tests.conftest import SignedInUser
 from tests.questions.conftest import API, create, create_published, publish, single_choice
 
 pytestmark = pytest.mark.usefixtures("app")
-
-
-@contextmanager
-def recorded_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def lookup(app: FastAPI, version_id: str) -> QuestionVersionRead:
