@@ -25,12 +25,12 @@ STOP_SECONDS = 15.0
 STUDYHALL = Path(sys.executable).with_name("studyhall")
 
 # Raised so the load measures the application, not its limiter; the limiter still runs on
-# every request, against Redis, as in production. Per second rather than per minute: the
-# moving-window limiter keeps one Redis list entry per request in the window and reads the
-# whole list on every hit, so a per-minute limit of a million would make every request read
-# tens of thousands of entries (all the load comes from one IP); a one-second window holds
-# about as many entries as production's 300/minute per IP does. The per-user auto-save rule
-# (120/min) and the submit rule (1 per attempt per 5 min) are fixed in code and stay in force.
+# every request, against Redis, as in production (the per-IP and per-user rules count in
+# fixed windows, one counter each). Sign-in per IP uses the exact moving window, which keeps
+# one Redis list entry per request in the window and reads the whole list on every hit: per
+# second rather than per minute, so signing in 100 users from one IP reads a few entries,
+# not hundreds. The per-user auto-save rule (120/min) and the submit rule (1 per attempt per
+# 5 min) are fixed in code and stay in force.
 RAISED_RATE_LIMITS = {
     "STUDYHALL_RATE_LIMIT_GLOBAL": "100000/second",
     "STUDYHALL_RATE_LIMIT_USER": "100000/second",
