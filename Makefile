@@ -25,8 +25,8 @@ run: $(VENV)/.app-deps
 	$(VENV)/bin/studyhall serve
 
 lint: $(VENV)/.dev-deps
-	$(VENV)/bin/ruff check src tests migrations $(wildcard bench)
-	$(VENV)/bin/ruff format --check src tests migrations $(wildcard bench)
+	$(VENV)/bin/ruff check src tests $(wildcard bench)
+	$(VENV)/bin/ruff format --check src tests $(wildcard bench)
 	$(VENV)/bin/lint-imports
 
 types: $(VENV)/.dev-deps

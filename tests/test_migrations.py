@@ -23,7 +23,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from studyhall.migrate import ROOT, alembic_config, downgrade, upgrade
+from studyhall.migrate import MIGRATIONS_DIR, alembic_config, downgrade, upgrade
 from studyhall.models import metadata
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -126,5 +126,5 @@ def test_revision_files_are_dated() -> None:
         assert match, f"{name} does not follow alembic.ini's dated file_template"
         assert match["rev"] == revision.revision, f"{name} is named for another revision"
         datetime(*(int(match[part]) for part in ("year", "month", "day", "hour", "minute")))
-    on_disk = {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
+    on_disk = {p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")}
     assert on_disk == {Path(str(r.path)).name for r in revisions}
