@@ -40,6 +40,7 @@ from studyhall.core.middleware import (
 )
 from studyhall.core.ratelimit import configure_rate_limits
 from studyhall.core.settings import Settings, get_settings
+from studyhall.core.storage import storage_from_url
 from studyhall.questions.api import router as questions_router
 from studyhall.quizzes.api import routers as quiz_routers
 from studyhall.web import analytics_pages, attempts_pages, questions_pages, quizzes_pages
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.storage = storage_from_url(settings.storage_url, settings.var_dir)
 
     install_error_handlers(app)
     app.include_router(health.router)
@@ -123,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(await asyncio.to_thread(exposition), media_type=CONTENT_TYPE_LATEST)
 
     # Added last = outermost: the request id exists before anything logs.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, settings=settings)
     app.add_middleware(GlobalRateLimitMiddleware, settings=settings)
     # CORS outside the rate limit: a 429 must be readable cross-origin, preflights are free.
     if settings.cors_origins:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from studyhall.core.settings import Settings
-from studyhall.core.storage import storage_for
+from studyhall.core.storage import LocalStorage, storage_from_url
 from studyhall.questions.images import STORAGE_NAMESPACE
 from tests.conftest import SignedInUser
 
@@ -26,7 +26,9 @@ def _no_image_files_left(settings: Settings) -> Iterator[None]:
 
 
 def image_folder(settings: Settings) -> Path:
-    return storage_for(settings.var_dir).root / STORAGE_NAMESPACE
+    storage = storage_from_url(settings.storage_url, settings.var_dir)
+    assert isinstance(storage, LocalStorage)
+    return storage.root / STORAGE_NAMESPACE
 
 
 def stored_image_files(settings: Settings) -> set[Path]:

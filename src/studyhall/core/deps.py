@@ -1,4 +1,4 @@
-"""FastAPI dependencies for plumbing: the request's database session and settings."""
+"""FastAPI dependencies for plumbing: the request's database session, settings and storage."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from studyhall.core.db import session_scope
 from studyhall.core.settings import Settings
+from studyhall.core.storage import Storage
 
 
 async def get_settings_dep(request: Request) -> Settings:
     # async although it awaits nothing: FastAPI runs a plain `def` dependency in a thread.
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_storage_dep(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
 
 
 SESSION_STATE = "db_session"
@@ -40,3 +46,4 @@ def request_session(request: Request) -> AsyncSession | None:
 # success for a write that then fails to commit, and its next request reads what it wrote.
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+AppStorage = Annotated[Storage, Depends(get_storage_dep)]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from fastapi import Depends
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -197,36 +199,82 @@ class GlobalRateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
-class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit, by Content-Length up front or while streaming.
+@dataclass(frozen=True)
+class UploadBodyLimit:
+    """Marks a route whose request bodies may be larger than `STUDYHALL_MAX_REQUEST_BYTES`:
+    up to the setting named `setting` (`max_upload_bytes` unless the kind of file has its
+    own), or `cap` bytes when that is less. Declare it with `accepts_uploads()`.
 
-    While streaming, the refusal is raised from `receive` as an HTTPException (413): FastAPI
-    lets HTTPExceptions from body parsing through (any other error would become a 400), and
-    the app's handler renders it like every other problem.
+    As a dependency it does nothing; BodySizeLimitMiddleware finds it on the matched route.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    setting: str = "max_upload_bytes"
+    cap: int | None = None
+
+    def __post_init__(self) -> None:
+        field = Settings.model_fields.get(self.setting)
+        if field is None or field.annotation is not int:
+            raise ValueError(f"{self.setting!r} is not a byte-count setting")
+
+    def max_bytes(self, settings: Settings) -> int:
+        allowed: int = getattr(settings, self.setting)
+        return allowed if self.cap is None else min(allowed, self.cap)
+
+    async def __call__(self) -> None:
+        return None
+
+
+def accepts_uploads(setting: str = "max_upload_bytes", cap: int | None = None) -> Any:
+    """`dependencies=[accepts_uploads()]` on an upload route: see UploadBodyLimit."""
+    return Depends(UploadBodyLimit(setting, cap))
+
+
+def route_body_limit(scope: Scope, settings: Settings) -> int:
+    """The body limit of the route this request matched (the general one before routing)."""
+    for dependency in getattr(scope.get("route"), "dependencies", ()):
+        marker = getattr(dependency, "dependency", None)
+        if isinstance(marker, UploadBodyLimit):
+            return marker.max_bytes(settings)
+    return settings.max_request_bytes
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over the limit, by Content-Length or while streaming (chunked bodies).
+
+    The limit is the matched route's (`route_body_limit`), looked up when the app first reads
+    the body: routing has happened by then, and nothing of the body has been read. A
+    Content-Length over the limit is refused before any byte is read.
+
+    The refusal is raised from `receive` as an HTTPException (413): FastAPI lets
+    HTTPExceptions from body parsing through (any other error would become a 400), and the
+    app's handler renders it like every other problem. Nothing reaches a handler, so nothing
+    of an oversized upload is stored.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
+        declared = _content_length(scope)
         received = 0
+        limit: int | None = None
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, limit
+            if limit is None:
+                limit = route_body_limit(scope, self.settings)
+                if declared is not None and declared > limit:
+                    raise BodyTooLarge(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -237,16 +285,19 @@ class BodySizeLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
+        except BodyTooLarge as exc:
             if response_started:
                 raise
-            await self._too_large(scope, receive, send)
+            await _send_problem(
+                scope, receive, send, 413, "payload_too_large", "Payload too large", exc.detail, {}
+            )
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exc = BodyTooLarge(self.max_bytes)
-        await _send_problem(
-            scope, receive, send, 413, "payload_too_large", "Payload too large", exc.detail, {}
-        )
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return None
 
 
 class BodyTooLarge(HTTPException):

@@ -7,6 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -57,7 +58,17 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="allowed CORS origins, comma-separated"
     )
-    max_request_bytes: int = Field(10 * 1024 * 1024, description="largest accepted request body")
+    max_request_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, description="largest request body (JSON, forms) of most routes"
+    )
+    max_upload_bytes: int = Field(
+        100 * 1024 * 1024,
+        gt=0,
+        description="largest request body of upload routes (a file kind may allow less)",
+    )
+    storage_url: str = Field(
+        "", description="where uploaded files live: empty for var/uploads, or file:///folder"
+    )
     trusted_proxy: bool = Field(False, description="trust X-Forwarded-For/Proto from a proxy")
 
     access_token_minutes: int = Field(15, description="lifetime of access JWTs")
@@ -112,6 +123,15 @@ class Settings(BaseSettings):
         if "*" in value:
             raise ValueError("`*` is not allowed in cors_origins; list the allowed origins")
         return [origin.rstrip("/") for origin in value]
+
+    @field_validator("storage_url")
+    @classmethod
+    def _supported_storage(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not parts.path:
+                raise ValueError("storage_url must be empty or file:///absolute/folder")
+        return value
 
     @property
     def effective_database_url(self) -> str:

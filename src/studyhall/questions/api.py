@@ -7,12 +7,13 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
-from fastapi.responses import FileResponse
 
-from studyhall.core.deps import AppSettings, DbSession
+from studyhall.core.deps import AppStorage, DbSession
 from studyhall.core.errors import NotFound
+from studyhall.core.file_responses import stored_file_response
+from studyhall.core.middleware import accepts_uploads
 from studyhall.core.pagination import Page, Pagination
-from studyhall.core.storage import storage_for
+from studyhall.core.storage import chunks_of
 from studyhall.questions import images, service
 from studyhall.questions.dependencies import QuestionActor
 from studyhall.questions.models import QuestionStatus, QuestionType
@@ -118,19 +119,22 @@ async def list_versions(
 # ---------------------------------------------------------------- images
 
 
-@router.post("/{question_id}/images", status_code=status.HTTP_201_CREATED, response_model=ImageRead)
+@router.post(
+    "/{question_id}/images",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImageRead,
+    dependencies=[accepts_uploads(cap=images.MAX_IMAGE_REQUEST_BYTES)],
+)
 async def upload_image(
     question_id: uuid.UUID,
     db: DbSession,
     actor: QuestionActor,
-    settings: AppSettings,
+    storage: AppStorage,
     file: Annotated[UploadFile, File(description="PNG, JPEG, GIF or WebP, at most 5 MB")],
 ) -> ImageRead:
     """Attach an image; its `url` (or `markdown`) can be used in the question's Markdown."""
-    # One byte past the limit is enough to know it is too large.
-    data = await file.read(images.MAX_IMAGE_BYTES + 1)
     return await images.add_image(
-        db, actor, question_id, storage_for(settings.var_dir), file.filename or "", data
+        db, actor, question_id, storage, file.filename or "", chunks_of(file)
     )
 
 
@@ -144,7 +148,12 @@ async def list_images(
 @router.get(
     "/{question_id}/images/{image_id}",
     response_class=Response,
-    responses={200: {"content": {"image/*": {}}}, 304: {"description": "Not modified"}},
+    responses={
+        200: {"content": {"image/*": {}}},
+        206: {"description": "The requested byte range", "content": {"image/*": {}}},
+        304: {"description": "Not modified"},
+        416: {"description": "The requested byte range is outside the file"},
+    },
 )
 async def get_image(
     question_id: uuid.UUID,
@@ -152,26 +161,29 @@ async def get_image(
     request: Request,
     db: DbSession,
     actor: QuestionActor,
-    settings: AppSettings,
+    storage: AppStorage,
 ) -> Response:
+    """The image's bytes; a `Range: bytes=…` header gets just that part (206)."""
     image = await images.image_for_serving(db, actor, question_id, image_id)
-    # The bytes behind an image id never change, so its id is a strong validator.
-    etag = f'"{image.id.hex}"'
     headers = {
         "Cache-Control": IMAGE_CACHE_CONTROL,
-        "ETag": etag,
         "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f"inline; filename*=UTF-8''{quote(image.filename)}",
         # Opened on its own, the response may run nothing.
         "Content-Security-Policy": "default-src 'none'; sandbox",
     }
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     try:
-        path = storage_for(settings.var_dir).path_of(image.storage_key)
+        return await stored_file_response(
+            request,
+            storage,
+            image.storage_key,
+            media_type=image.content_type,
+            # The bytes behind an image id never change, so its id is a strong validator.
+            etag=f'"{image.id.hex}"',
+            headers=headers,
+        )
     except NotFound as exc:
         raise NotFound("The image file is missing.", code="image_not_found") from exc
-    return FileResponse(path, media_type=image.content_type, headers=headers)
 
 
 @router.delete("/{question_id}/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -180,7 +192,7 @@ async def delete_image(
     image_id: uuid.UUID,
     db: DbSession,
     actor: QuestionActor,
-    settings: AppSettings,
+    storage: AppStorage,
 ) -> Response:
-    await images.delete_image(db, actor, question_id, image_id, storage_for(settings.var_dir))
+    await images.delete_image(db, actor, question_id, image_id, storage)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

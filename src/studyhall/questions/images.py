@@ -7,10 +7,10 @@ raster formats browsers show as images are accepted (no SVG: it can carry script
 
 from __future__ import annotations
 
-import asyncio
 import re
 import unicodedata
 import uuid
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -19,12 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.core.db import after_commit
 from studyhall.core.errors import Conflict, NotFound, StudyhallError
 from studyhall.core.pagination import Page, PageParams
-from studyhall.core.storage import LocalStorage
+from studyhall.core.storage import FileTooLarge, Storage, peek
 from studyhall.questions.models import Question, QuestionImage, QuestionStatus, QuestionVersion
 from studyhall.questions.schemas import ImageRead
 from studyhall.questions.service import Author, load_for_edit
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+# The request carrying one image: the image plus its multipart framing (boundaries, part
+# headers, the CSRF field of the page's form).
+MAX_IMAGE_REQUEST_BYTES = MAX_IMAGE_BYTES + 64 * 1024
+SNIFF_BYTES = 12
 MAX_IMAGES_PER_QUESTION = 50
 STORAGE_NAMESPACE = "question-images"
 # Published and archived questions were shown to students (archived ones still are, in the
@@ -97,21 +101,21 @@ async def add_image(
     db: AsyncSession,
     actor: Author,
     question_id: uuid.UUID,
-    storage: LocalStorage,
+    storage: Storage,
     filename: str,
-    data: bytes,
+    chunks: AsyncIterable[bytes],
 ) -> ImageRead:
-    """Store an uploaded image for a question its author (or an admin) may edit.
+    """Store an uploaded image, streamed from `chunks`, for a question its author (or an
+    admin) may edit.
 
     Raises ImageTooLarge (413) past MAX_IMAGE_BYTES and UnsupportedImage (415) unless the
-    bytes are PNG, JPEG, GIF or WebP.
+    bytes are PNG, JPEG, GIF or WebP; either way nothing is stored.
     """
     question = await load_for_edit(db, actor, question_id)
-    if not data:
+    head, chunks = await peek(chunks, SNIFF_BYTES)
+    if not head:
         raise UnsupportedImage("The file is empty.", code="empty_file")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ImageTooLarge(f"Images can be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
-    kind = sniff_image_type(data)
+    kind = sniff_image_type(head)
     if kind is None:
         raise UnsupportedImage("Upload a PNG, JPEG, GIF or WebP image.")
     content_type, extension = kind
@@ -125,7 +129,14 @@ async def add_image(
             f"A question can have at most {MAX_IMAGES_PER_QUESTION} images.",
             code="too_many_images",
         )
-    stored = await asyncio.to_thread(storage.save, STORAGE_NAMESPACE, data, extension)
+    try:
+        stored = await storage.write(
+            STORAGE_NAMESPACE, chunks, extension=extension, max_bytes=MAX_IMAGE_BYTES
+        )
+    except FileTooLarge:
+        raise ImageTooLarge(
+            f"Images can be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB."
+        ) from None
     image = QuestionImage(
         question_id=question.id,
         storage_key=stored.key,
@@ -196,7 +207,7 @@ async def delete_image(
     actor: Author,
     question_id: uuid.UUID,
     image_id: uuid.UUID,
-    storage: LocalStorage,
+    storage: Storage,
 ) -> None:
     """Remove an image no version of the question uses; the file goes once the row is gone
     for good (after the commit). Versions are kept for past attempts, so an image any of them

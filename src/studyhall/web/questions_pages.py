@@ -15,10 +15,11 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from studyhall.accounts.service import Principal
-from studyhall.core.deps import AppSettings
+from studyhall.core.deps import AppStorage
 from studyhall.core.errors import Forbidden, StudyhallError
+from studyhall.core.middleware import accepts_uploads
 from studyhall.core.pagination import MAX_PER_PAGE, PageParams
-from studyhall.core.storage import storage_for
+from studyhall.core.storage import chunks_of
 from studyhall.questions import images, service
 from studyhall.questions.dependencies import author_of
 from studyhall.questions.grading import parse_number
@@ -522,35 +523,36 @@ async def archive_question(question_id: uuid.UUID, db: PageDb, viewer: SignedIn)
     return redirect(f"{BANK}/{question_id}?done=archived")
 
 
-@router.post(BANK + "/{question_id}/images")
+@router.post(
+    BANK + "/{question_id}/images",
+    dependencies=[accepts_uploads(cap=images.MAX_IMAGE_REQUEST_BYTES)],
+)
 async def upload_image(
     question_id: uuid.UUID,
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    storage: AppStorage,
     viewer: SignedIn,
 ) -> Response:
     state = FormState(id_prefix="upload-")
-    filename, data = "", b""
     # The context closes the spooled upload (the CSRF check already parsed this same form).
     async with request.form() as form:
         upload = form.get("image")
-        if isinstance(upload, UploadFile) and upload.filename:
-            filename = upload.filename
-            data = await upload.read(images.MAX_IMAGE_BYTES + 1)
-    if not filename:
-        state.invalid({"image": "Choose an image file to upload."})
-        return await _question_page(request, db, viewer, question_id, state, status_code=422)
-    try:
-        await images.add_image(
-            db, _actor(viewer), question_id, storage_for(settings.var_dir), filename, data
-        )
-    except StudyhallError as exc:
-        if exc.code not in ("unsupported_image_type", "image_too_large", "empty_file"):
-            raise
-        await abandon(db)
-        state.invalid({"image": exc.detail}, status=exc.status)
-        return await _question_page(request, db, viewer, question_id, state, status_code=exc.status)
+        if not (isinstance(upload, UploadFile) and upload.filename):
+            state.invalid({"image": "Choose an image file to upload."})
+            return await _question_page(request, db, viewer, question_id, state, status_code=422)
+        try:
+            await images.add_image(
+                db, _actor(viewer), question_id, storage, upload.filename, chunks_of(upload)
+            )
+        except StudyhallError as exc:
+            if exc.code not in ("unsupported_image_type", "image_too_large", "empty_file"):
+                raise
+            await abandon(db)
+            state.invalid({"image": exc.detail}, status=exc.status)
+            return await _question_page(
+                request, db, viewer, question_id, state, status_code=exc.status
+            )
     return redirect(f"{BANK}/{question_id}?done=image-added#images")
 
 
@@ -560,13 +562,11 @@ async def delete_image(
     image_id: uuid.UUID,
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    storage: AppStorage,
     viewer: SignedIn,
 ) -> Response:
     try:
-        await images.delete_image(
-            db, _actor(viewer), question_id, image_id, storage_for(settings.var_dir)
-        )
+        await images.delete_image(db, _actor(viewer), question_id, image_id, storage)
     except StudyhallError as exc:
         if exc.code != "image_in_use":
             raise
