@@ -14,6 +14,7 @@ from studyhall.core.settings import Settings
 from studyhall.core.storage import LocalStorage, storage_from_url
 from studyhall.questions.images import STORAGE_NAMESPACE
 from tests.conftest import SignedInUser
+from tests.core.conftest import make_app as make_app  # apps with other settings
 
 API = "/api/v1/questions"
 

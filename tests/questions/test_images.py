@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import struct
+import tracemalloc
 import zlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from studyhall.core.settings import Settings
+from studyhall.core.storage import INCOMING_DIR
 from studyhall.questions.images import MAX_IMAGE_BYTES, clean_filename, sniff_image_type
 from tests.conftest import SignedInUser
+from tests.core.conftest import AppFactory
 from tests.questions.conftest import (
     API,
     create,
     create_published,
+    image_folder,
     publish,
     single_choice,
     stored_image_files,
@@ -316,3 +321,173 @@ async def test_delete_an_unused_image_and_keep_used_ones(
     still = await client.delete(used["url"], headers=teacher.headers)
     assert still.status_code == 409
     assert "Version 1" in still.json()["detail"]
+
+
+# ---------------------------------------------------------------- ranges and streaming
+
+
+@pytest.mark.usefixtures("app")
+async def test_byte_ranges_of_an_image(
+    client: httpx.AsyncClient, teacher: SignedInUser, student: SignedInUser
+) -> None:
+    data = png_bytes(40, 40)
+    size = len(data)
+    question = await create(client, teacher)
+    image = await uploaded(client, teacher, question["id"], data=data)
+
+    async def get(headers: dict[str, str], user: SignedInUser = teacher) -> httpx.Response:
+        return await client.get(image["url"], headers={**user.headers, **headers})
+
+    whole = await get({})
+    assert whole.status_code == 200
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["content-length"] == str(size)
+    etag = whole.headers["etag"]
+
+    first = await get({"Range": "bytes=0-9"})
+    assert first.status_code == 206
+    assert first.content == data[:10]
+    assert first.headers["content-range"] == f"bytes 0-9/{size}"
+    assert first.headers["content-length"] == "10"
+    assert first.headers["content-type"] == "image/png"
+    assert first.headers["etag"] == etag
+    assert first.headers["cache-control"].startswith("private")
+
+    suffix = await get({"Range": "bytes=-16"})
+    assert suffix.status_code == 206
+    assert suffix.content == data[-16:]
+    assert suffix.headers["content-range"] == f"bytes {size - 16}-{size - 1}/{size}"
+
+    rest = await get({"Range": "bytes=100-"})
+    assert rest.status_code == 206
+    assert rest.content == data[100:]
+    clamped = await get({"Range": f"bytes=0-{size * 10}"})
+    assert (clamped.status_code, clamped.content) == (206, data)
+
+    for unsatisfiable in (f"bytes={size}-", f"bytes={size + 5}-{size + 10}", "bytes=-0"):
+        refused = await get({"Range": unsatisfiable})
+        assert refused.status_code == 416, unsatisfiable
+        assert refused.headers["content-range"] == f"bytes */{size}"
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "range_not_satisfiable"
+
+    # Ignored: ranges of another unit, malformed or several; If-Range naming another version.
+    for ignored in (
+        {"Range": "pages=1-2"},
+        {"Range": "bytes=9-1"},
+        {"Range": "bytes=0-1,4-5"},
+        {"Range": "bytes=0-9", "If-Range": '"not-this-one"'},
+    ):
+        full = await get(ignored)
+        assert (full.status_code, full.content) == (200, data), ignored
+    matching = await get({"Range": "bytes=0-9", "If-Range": etag})
+    assert (matching.status_code, matching.content) == (206, data[:10])
+    # A cached copy still wins over a range.
+    assert (await get({"Range": "bytes=0-9", "If-None-Match": etag})).status_code == 304
+
+    # Ranges change nothing about who may read: a student cannot read a draft's bytes.
+    hidden = await get({"Range": "bytes=0-9"}, user=student)
+    assert hidden.status_code == 404
+    assert hidden.json()["code"] == "question_not_found"
+
+
+@pytest.mark.usefixtures("app")
+async def test_a_missing_file_is_a_clean_404(
+    client: httpx.AsyncClient, teacher: SignedInUser, settings: Settings
+) -> None:
+    question = await create(client, teacher)
+    image = await uploaded(client, teacher, question["id"])
+    for path in stored_image_files(settings):
+        path.unlink()
+    missing = await client.get(image["url"], headers=teacher.headers)
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "image_not_found"
+
+
+def multipart_body(data: bytes, filename: str = "big.png") -> tuple[bytes, str]:
+    request = httpx.Request("POST", "http://x/", files={"file": (filename, data, "image/png")})
+    return request.read(), request.headers["content-type"]
+
+
+async def in_pieces(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """A body as a server hands it over: in pieces, with no Content-Length (chunked)."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+@pytest.mark.usefixtures("app")
+async def test_the_upload_route_has_its_own_body_limit(
+    make_app: AppFactory, client: httpx.AsyncClient, teacher: SignedInUser, settings: Settings
+) -> None:
+    json_limit, upload_limit = 2048, 32 * 1024
+    question = await create(client, teacher)
+    url = f"{API}/{question['id']}/images"
+    limits = {"max_request_bytes": json_limit, "max_upload_bytes": upload_limit}
+    async with make_app(**limits) as (_, small_limits):
+        # An image several times the JSON limit is taken, whole or streamed ...
+        image = PNG + b"\x00" * (json_limit * 4)
+        accepted = await small_limits.post(
+            url, headers=teacher.headers, files={"file": ("big.png", image, "image/png")}
+        )
+        assert accepted.status_code == 201, accepted.text
+        assert accepted.json()["size"] == len(image)
+        body, content_type = multipart_body(image)
+        streamed = await small_limits.post(
+            url, headers={**teacher.headers, "Content-Type": content_type}, content=in_pieces(body)
+        )
+        assert streamed.status_code == 201, streamed.text
+        assert len(stored_image_files(settings)) == 2
+
+        # ... while the same body, or JSON as large, is refused by a JSON route.
+        edit = f"{API}/{question['id']}"
+        elsewhere = await small_limits.put(
+            edit, headers={**teacher.headers, "Content-Type": content_type}, content=body
+        )
+        assert elsewhere.status_code == 413
+        assert elsewhere.json()["code"] == "payload_too_large"
+        large_json = single_choice(explanation="x" * len(image))
+        elsewhere = await small_limits.put(edit, headers=teacher.headers, json=large_json)
+        assert elsewhere.status_code == 413
+        assert elsewhere.json()["detail"] == f"Request bodies are limited to {json_limit} bytes."
+
+        # Past the upload limit: refused by Content-Length, or cut off while streaming,
+        # and nothing of it is stored.
+        too_big, content_type = multipart_body(PNG + b"\x00" * upload_limit)
+        for content in (too_big, in_pieces(too_big)):
+            refused = await small_limits.post(
+                url, headers={**teacher.headers, "Content-Type": content_type}, content=content
+            )
+            assert refused.status_code == 413
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == "payload_too_large"
+            assert (
+                refused.json()["detail"] == f"Request bodies are limited to {upload_limit} bytes."
+            )
+    listed = await client.get(url, headers=teacher.headers)
+    assert listed.json()["total"] == 2
+    assert len(stored_image_files(settings)) == 2
+    assert not any((image_folder(settings).parent / INCOMING_DIR).glob("*"))
+
+
+@pytest.mark.usefixtures("app")
+async def test_an_upload_never_sits_in_memory_whole(
+    client: httpx.AsyncClient, teacher: SignedInUser, settings: Settings
+) -> None:
+    question = await create(client, teacher)
+    image = PNG + b"\x00" * (MAX_IMAGE_BYTES - len(PNG))
+    body, content_type = multipart_body(image)
+    headers = {**teacher.headers, "Content-Type": content_type}
+    url = f"{API}/{question['id']}/images"
+    tracemalloc.start()
+    try:
+        response = await client.post(url, headers=headers, content=in_pieces(body))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == len(image)
+    # The multipart parser keeps at most 1 MiB of a file in memory before spooling it to
+    # disk, and storage takes it in chunks: nowhere near the 5 MiB file.
+    assert peak < len(image) // 2, peak
+    (stored,) = stored_image_files(settings)
+    assert stored.stat().st_size == len(image)

@@ -56,12 +56,11 @@ def parse_range(header: str, size: int) -> ByteRange | None:
             raise RangeNotSatisfiable(size)
         return ByteRange(max(size - suffix, 0), size - 1)
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None  # invalid: ignored, as RFC 9110 says
     if start >= size:
         raise RangeNotSatisfiable(size)
-    return ByteRange(start, min(end, size - 1))
+    return ByteRange(start, min(int(last), size - 1) if last else size - 1)
 
 
 def _matches(header: str | None, etag: str) -> bool:

@@ -229,9 +229,9 @@ def accepts_uploads(setting: str = "max_upload_bytes", cap: int | None = None) -
     return Depends(UploadBodyLimit(setting, cap))
 
 
-def route_body_limit(scope: Scope, settings: Settings) -> int:
-    """The body limit of the route this request matched (the general one before routing)."""
-    for dependency in getattr(scope.get("route"), "dependencies", ()):
+def route_body_limit(route: object, settings: Settings) -> int:
+    """The body limit of `route` (None before routing: the general one)."""
+    for dependency in getattr(route, "dependencies", ()):
         marker = getattr(dependency, "dependency", None)
         if isinstance(marker, UploadBodyLimit):
             return marker.max_bytes(settings)
@@ -242,13 +242,14 @@ class BodySizeLimitMiddleware:
     """Refuse bodies over the limit, by Content-Length or while streaming (chunked bodies).
 
     The limit is the matched route's (`route_body_limit`), looked up when the app first reads
-    the body: routing has happened by then, and nothing of the body has been read. A
-    Content-Length over the limit is refused before any byte is read.
+    the body: routing has happened by then (FastAPI reads a body before it runs dependencies),
+    and nothing of the body has been read, so a Content-Length over the limit is refused
+    without reading a byte. A route that never reads its body ignores it, whatever its size.
 
     The refusal is raised from `receive` as an HTTPException (413): FastAPI lets
     HTTPExceptions from body parsing through (any other error would become a 400), and the
-    app's handler renders it like every other problem. Nothing reaches a handler, so nothing
-    of an oversized upload is stored.
+    app's handler renders it like every other problem. A handler streaming the body into
+    storage sees the error too, and its partial file is removed.
     """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
@@ -267,7 +268,7 @@ class BodySizeLimitMiddleware:
         async def limited_receive() -> Message:
             nonlocal received, limit
             if limit is None:
-                limit = route_body_limit(scope, self.settings)
+                limit = route_body_limit(scope.get("route"), self.settings)
                 if declared is not None and declared > limit:
                     raise BodyTooLarge(limit)
             message = await receive()
@@ -303,3 +304,4 @@ def _content_length(scope: Scope) -> int | None:
 class BodyTooLarge(HTTPException):
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"Request bodies are limited to {max_bytes} bytes.")
+        self.max_bytes = max_bytes
