@@ -40,7 +40,7 @@ from studyhall.core.middleware import (
 )
 from studyhall.core.ratelimit import configure_rate_limits
 from studyhall.core.settings import Settings, get_settings
-from studyhall.core.storage import storage_from_url
+from studyhall.core.storage import storage_from_settings
 from studyhall.questions.api import router as questions_router
 from studyhall.quizzes.api import routers as quiz_routers
 from studyhall.web import analytics_pages, attempts_pages, questions_pages, quizzes_pages
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.storage = storage_from_url(settings.storage_url, settings.var_dir)
+    app.state.storage = storage_from_settings(settings)
 
     install_error_handlers(app)
     app.include_router(health.router)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from studyhall.core.settings import Settings
-from studyhall.core.storage import LocalStorage, storage_from_url
+from studyhall.core.storage import LocalStorage, storage_from_settings
 from studyhall.questions.images import STORAGE_NAMESPACE
 from tests.conftest import SignedInUser
 from tests.core.conftest import make_app as make_app  # apps with other settings
@@ -27,7 +27,7 @@ def _no_image_files_left(settings: Settings) -> Iterator[None]:
 
 
 def image_folder(settings: Settings) -> Path:
-    storage = storage_from_url(settings.storage_url, settings.var_dir)
+    storage = storage_from_settings(settings)
     assert isinstance(storage, LocalStorage)
     return storage.root / STORAGE_NAMESPACE
 

@@ -10,10 +10,20 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
+from studyhall.core.middleware import route_body_limit
 from studyhall.core.settings import Settings
 from studyhall.core.storage import INCOMING_DIR
-from studyhall.questions.images import MAX_IMAGE_BYTES, clean_filename, sniff_image_type
+from studyhall.questions import api as questions_api
+from studyhall.questions.images import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_REQUEST_BYTES,
+    clean_filename,
+    sniff_image_type,
+)
+from studyhall.web import questions_pages
 from tests.conftest import SignedInUser
 from tests.core.conftest import AppFactory
 from tests.questions.conftest import (
@@ -467,6 +477,20 @@ async def test_the_upload_route_has_its_own_body_limit(
     assert listed.json()["total"] == 2
     assert len(stored_image_files(settings)) == 2
     assert not any((image_folder(settings).parent / INCOMING_DIR).glob("*"))
+
+
+@pytest.mark.parametrize("router", [questions_api.router, questions_pages.router])
+def test_every_image_upload_route_declares_its_limit(router: APIRouter, settings: Settings) -> None:
+    uploads = [
+        route
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        and route.path.endswith("/images")
+        and "POST" in route.methods
+    ]
+    assert uploads
+    for route in uploads:
+        assert route_body_limit(route, settings) == MAX_IMAGE_REQUEST_BYTES
 
 
 @pytest.mark.usefixtures("app")

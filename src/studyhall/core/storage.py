@@ -28,6 +28,7 @@ from typing import IO, Protocol
 from urllib.parse import unquote, urlsplit
 
 from studyhall.core.errors import NotFound, StudyhallError
+from studyhall.core.settings import Settings
 
 CHUNK_SIZE = 256 * 1024
 INCOMING_DIR = ".incoming"
@@ -286,3 +287,9 @@ def storage_from_url(url: str, var_dir: Path) -> Storage:
     if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
         return LocalStorage(Path(unquote(parts.path)))
     raise ValueError(f"unsupported storage URL {url!r}; use file:///absolute/folder")
+
+
+def storage_from_settings(settings: Settings) -> Storage:
+    """The installation's storage. The app keeps one (`AppStorage`); jobs and commands make
+    their own with this."""
+    return storage_from_url(settings.storage_url, settings.var_dir)
