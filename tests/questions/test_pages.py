@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from studyhall.accounts.models import Role
+from studyhall.questions.images import MAX_IMAGE_BYTES
 from tests.conftest import MakeVerifiedUser
 from tests.questions.conftest import API, create, create_published, single_choice
 from tests.questions.test_images import GIF, PNG
@@ -416,6 +417,17 @@ async def test_author_uploads_images_on_the_question_page(
     assert refused.status_code == 415
     assert "Upload a PNG, JPEG, GIF or WebP image." in refused.text
     assert 'id="upload-image-error"' in refused.text
+
+    too_large = await submit(
+        author,
+        view_path,
+        f"{view_path}/images",
+        {},
+        files={"image": ("scan.png", PNG + bytes(MAX_IMAGE_BYTES), "image/png")},
+    )
+    assert too_large.status_code == 413
+    assert "Images can be at most 5 MB." in too_large.text
+    assert 'id="upload-image-error"' in too_large.text
 
     empty = await submit(author, view_path, f"{view_path}/images", {"image": ""})
     assert empty.status_code == 422

@@ -230,7 +230,7 @@ def accepts_uploads(setting: str = "max_upload_bytes", cap: int | None = None) -
 
 
 def route_body_limit(route: object, settings: Settings) -> int:
-    """The body limit of `route` (None before routing: the general one)."""
+    """The body limit `route` declares, else the general one (also for None: not routed)."""
     for dependency in getattr(route, "dependencies", ()):
         marker = getattr(dependency, "dependency", None)
         if isinstance(marker, UploadBodyLimit):

@@ -25,9 +25,10 @@ from studyhall.questions.schemas import ImageRead
 from studyhall.questions.service import Author, load_for_edit
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
-# The request carrying one image: the image plus its multipart framing (boundaries, part
-# headers, the CSRF field of the page's form).
-MAX_IMAGE_REQUEST_BYTES = MAX_IMAGE_BYTES + 64 * 1024
+# The body of an upload request: room for the multipart framing, and for an image somewhat
+# over the limit to reach add_image, which explains the limit (image_too_large, shown next to
+# the page's file field) instead of the request being cut off.
+MAX_IMAGE_REQUEST_BYTES = 2 * MAX_IMAGE_BYTES
 SNIFF_BYTES = 12
 MAX_IMAGES_PER_QUESTION = 50
 STORAGE_NAMESPACE = "question-images"
