@@ -24,25 +24,12 @@ from typer.testing import CliRunner, Result
 
 from studyhall import cli
 from studyhall.core.settings import Settings
-from tests.backends import free_port
+from tests.backends import free_port, wait_until_healthy
 
 STUDYHALL = Path(sys.executable).with_name("studyhall")
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PASSWORD = "a long and unusual passphrase"
 SHARED_SECRET = "a-secret-every-worker-shares-" + "x" * 32
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "serve exited early"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {within}s")
 
 
 def _embedded_environment(tmp_path: Path, port: int) -> dict[str, str]:
@@ -72,7 +59,7 @@ def test_serve_starts_on_embedded_defaults_and_stops_on_sigterm(tmp_path: Path) 
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_healthy(f"http://127.0.0.1:{port}/health/ready", process, within=60)
+        wait_until_healthy(f"http://127.0.0.1:{port}/health/ready", process, within=60)
         assert (tmp_path / "var" / "studyhall.db").exists()
         process.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal for the exit status.
@@ -130,7 +117,7 @@ def test_metrics_of_several_workers_are_summed(tmp_path: Path) -> None:
             start_new_session=True,  # its own process group: the workers end with it
         )
     try:
-        _wait_until_healthy(f"{base}/health", process, within=60)
+        wait_until_healthy(f"{base}/health", process, within=60)
         [metrics_dir] = (tmp_path / "var" / "metrics").iterdir()
         assert metrics_dir.name == f"serve-{process.pid}"
         # One connection per request, so that both workers serve some; a worker still starting
