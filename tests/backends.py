@@ -10,6 +10,7 @@ import asyncio
 import email
 import os
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -21,6 +22,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -31,6 +33,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], within: float) -> None:
+    """Poll `url` until it answers 200; fail if `process` exits first or `within` runs out."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "serve exited early"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {within}s")
 
 
 @dataclass

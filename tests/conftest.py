@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,7 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.backends import (
     Mailbox,
@@ -37,6 +41,7 @@ from studyhall.migrate import upgrade  # noqa: E402
 from studyhall.models import metadata  # noqa: E402
 
 PASSWORD = "a long and unusual passphrase"
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_\-]+)")
 
 
@@ -59,6 +64,35 @@ async def migrated_database() -> AsyncIterator[str]:
     upgrade(ENV.database_url)
     yield ENV.database_url
     await drop_database(ENV)
+
+
+@pytest.fixture
+async def fresh_postgres_url() -> AsyncIterator[str]:
+    """A uniquely named, empty database on the test PostgreSQL server, dropped afterwards.
+
+    The server is STUDYHALL_TEST_DATABASE_URL's (where a database may be created); without it
+    the local default server is tried and the test is skipped only if it is unreachable."""
+    configured = os.environ.get("STUDYHALL_TEST_DATABASE_URL", "")
+    admin_url = make_url(configured or DEFAULT_POSTGRES)
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"studyhall_fresh_{uuid.uuid4().hex[:10]}"
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, ConnectionError) as exc:
+        await admin.dispose()
+        if configured:
+            raise  # asked for PostgreSQL explicitly: an unreachable server is a failure
+        pytest.skip(
+            f"no PostgreSQL at {admin_url.render_as_string()} ({exc!r}); set "
+            "STUDYHALL_TEST_DATABASE_URL to run this test on PostgreSQL"
+        )
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """`studyhall serve` as an operator runs it: it comes up on the embedded defaults and stops
 on SIGTERM (the in-process job worker must not swallow the signal); with several workers,
-/metrics covers them all."""
+/metrics covers them all; it refuses to start without a shared secret where one is needed, and
+every command refuses invalid settings with a message instead of a traceback."""
 
 from __future__ import annotations
 
@@ -18,27 +19,17 @@ import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
-from typer.testing import CliRunner
+from pydantic import ValidationError
+from typer.testing import CliRunner, Result
 
 from studyhall import cli
 from studyhall.core.settings import Settings
-from tests.backends import free_port
+from tests.backends import free_port, wait_until_healthy
 
 STUDYHALL = Path(sys.executable).with_name("studyhall")
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "serve exited early"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {within}s")
+PASSWORD = "a long and unusual passphrase"
+SHARED_SECRET = "a-secret-every-worker-shares-" + "x" * 32
 
 
 def _embedded_environment(tmp_path: Path, port: int) -> dict[str, str]:
@@ -68,7 +59,7 @@ def test_serve_starts_on_embedded_defaults_and_stops_on_sigterm(tmp_path: Path) 
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_healthy(f"http://127.0.0.1:{port}/health/ready", process, within=60)
+        wait_until_healthy(f"http://127.0.0.1:{port}/health/ready", process, within=60)
         assert (tmp_path / "var" / "studyhall.db").exists()
         process.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal for the exit status.
@@ -114,17 +105,19 @@ def _requests_in(exposition: str) -> float:
 def test_metrics_of_several_workers_are_summed(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    env = _embedded_environment(tmp_path, port)
+    env["STUDYHALL_SECRET_KEY"] = SHARED_SECRET  # several workers must share one
     with (tmp_path / "serve.log").open("wb") as log:
         process = subprocess.Popen(
             [str(STUDYHALL), "serve", "--workers", "2"],
-            env=_embedded_environment(tmp_path, port),
+            env=env,
             cwd=tmp_path,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the workers end with it
         )
     try:
-        _wait_until_healthy(f"{base}/health", process, within=60)
+        wait_until_healthy(f"{base}/health", process, within=60)
         [metrics_dir] = (tmp_path / "var" / "metrics").iterdir()
         assert metrics_dir.name == f"serve-{process.pid}"
         # One connection per request, so that both workers serve some; a worker still starting
@@ -161,10 +154,18 @@ def multiproc_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def _serve(
-    monkeypatch: pytest.MonkeyPatch, var_dir: Path, *args: str
-) -> tuple[dict[str, Any], str]:
-    """Run `studyhall serve ARGS` with uvicorn.run replaced: (what uvicorn.run saw, output)."""
+def _settings(var_dir: Path, **fields: Any) -> Settings:
+    """Settings without the suite's secret (unless given) and not on SQLite (no migrations)."""
+    fields.setdefault("secret_key", "")
+    return Settings(
+        var_dir=var_dir, database_url="postgresql+asyncpg://nobody@127.0.0.1/x", **fields
+    )
+
+
+def _invoke_serve(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, *args: str
+) -> tuple[dict[str, Any], Result]:
+    """Run `studyhall serve ARGS` with uvicorn.run replaced: (what uvicorn.run saw, result)."""
     import uvicorn
 
     seen: dict[str, Any] = {}
@@ -174,11 +175,18 @@ def _serve(
         if seen["env"]:
             seen["files"] = sorted(p.name for p in Path(seen["env"]).iterdir())
 
-    # Not SQLite: no migrations to apply.
-    settings = Settings(var_dir=var_dir, database_url="postgresql+asyncpg://nobody@127.0.0.1/x")
     monkeypatch.setattr(uvicorn, "run", run)
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     result = CliRunner().invoke(cli.app, ["serve", "--port", str(free_port()), *args])
+    return seen, result
+
+
+def _serve(
+    monkeypatch: pytest.MonkeyPatch, var_dir: Path, *args: str
+) -> tuple[dict[str, Any], str]:
+    """`studyhall serve ARGS` (uvicorn.run replaced) with a shared secret: it must start."""
+    settings = _settings(var_dir, secret_key=SHARED_SECRET)
+    seen, result = _invoke_serve(monkeypatch, settings, *args)
     assert result.exit_code == 0, result.output
     return seen, result.output
 
@@ -220,3 +228,127 @@ def test_serve_honours_the_operators_metrics_directory(
     assert seen["env"] == str(chosen)
     assert chosen.is_dir()  # created when missing, and left in place
     assert not (tmp_path / "var" / "metrics").exists()
+
+
+# ---------------------------------------------------------------- one secret for every process
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "reason"),
+    [
+        ("development", ["--workers", "2"], "serve runs 2 worker processes"),
+        ("production", [], "STUDYHALL_ENV is production"),
+        ("production", ["--workers", "4"], "STUDYHALL_ENV is production"),
+    ],
+)
+def test_serve_refuses_to_start_without_a_shared_secret(
+    tmp_path: Path,
+    multiproc_env: pytest.MonkeyPatch,
+    env: str,
+    args: list[str],
+    reason: str,
+) -> None:
+    var_dir = tmp_path / "var"
+
+    seen, result = _invoke_serve(multiproc_env, _settings(var_dir, env=env), *args)
+
+    assert result.exit_code == cli.CONFIG_ERROR
+    message = _flat(result.stderr)
+    assert f"STUDYHALL_SECRET_KEY is not set and {reason}" in message
+    assert "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'" in message
+    assert "Traceback" not in result.output
+    assert seen == {}, "uvicorn was started"
+    assert not (var_dir / "secret.key").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "workers"),
+    [("production", ["--workers", "3"], 3), ("development", ["--workers", "2"], 2)],
+)
+def test_serve_starts_several_workers_with_the_shared_secret(
+    tmp_path: Path, multiproc_env: pytest.MonkeyPatch, env: str, args: list[str], workers: int
+) -> None:
+    settings = _settings(tmp_path / "var", env=env, secret_key=SHARED_SECRET)
+
+    seen, result = _invoke_serve(multiproc_env, settings, *args)
+
+    assert result.exit_code == 0, result.output
+    assert seen["workers"] == workers
+    assert not (tmp_path / "var" / "secret.key").exists()
+
+
+@pytest.mark.parametrize("args", [[], ["--workers", "3", "--reload"]])
+def test_serve_in_development_with_one_process_generates_its_secret(
+    tmp_path: Path, multiproc_env: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """One process (--reload runs one, whatever --workers says) keeps the secret in var/."""
+    settings = _settings(tmp_path / "var", env="development")
+
+    seen, result = _invoke_serve(multiproc_env, settings, *args)
+
+    assert result.exit_code == 0, result.output
+    assert seen["workers"] == (3 if args else 1)
+    generated = settings.effective_secret_key
+    assert (tmp_path / "var" / "secret.key").read_text() == generated
+
+
+# ---------------------------------------------------------------- invalid settings
+
+
+def test_settings_accept_only_the_three_environments() -> None:
+    for env in ("development", "production", "test"):
+        assert Settings(env=env).env == env
+    with pytest.raises(ValidationError, match="'development', 'production' or 'test'"):
+        Settings(env="staging")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve"],
+        ["migrate"],
+        ["worker"],
+        ["create-admin", "--email", "a@example.org", "--name", "A"],
+    ],
+)
+def test_every_command_names_an_invalid_environment_without_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    env = _embedded_environment(tmp_path, free_port())
+    env.update(STUDYHALL_ENV="staging", STUDYHALL_ADMIN_PASSWORD=PASSWORD)
+
+    process = subprocess.run(
+        [str(STUDYHALL), *command],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert process.returncode == cli.CONFIG_ERROR, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr
+    assert (
+        "STUDYHALL_ENV: Input should be 'development', 'production' or 'test' (it is "
+        "'staging')" in _flat(process.stderr)
+    )
+    assert not (tmp_path / "var").exists(), "it went on after the settings failed"
+
+
+def test_an_invalid_secret_like_setting_is_named_but_not_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def invalid() -> Settings:
+        return Settings(database_url=["not", "a", "string"])  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "get_settings", invalid)
+    result = CliRunner().invoke(cli.app, ["migrate"])
+
+    assert result.exit_code == cli.CONFIG_ERROR
+    assert "STUDYHALL_DATABASE_URL: Input should be a valid string" in result.stderr
+    assert "not" not in result.stderr.split("STUDYHALL_DATABASE_URL", 1)[1]

@@ -1,32 +1,26 @@
 """Migrations: upgrade head -> downgrade base -> upgrade head on SQLite and PostgreSQL, and the
 migrated schema matches the models exactly (what autogenerate would find is nothing).
 
-PostgreSQL comes from STUDYHALL_TEST_DATABASE_URL (a server where a database may be created);
-without it the local default server is tried and the test is skipped only if it is unreachable.
+PostgreSQL is a fresh database from the `fresh_postgres_url` fixture (tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from studyhall.migrate import MIGRATIONS_DIR, alembic_config, downgrade, upgrade
 from studyhall.models import metadata
 
-DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 # alembic.ini's file_template renders e.g. 2026_11_22_1050-2884444d8c2b_accounts_users.py
 DATED_NAME = re.compile(
     r"^(?P<year>\d{4})_(?P<month>\d{2})_(?P<day>\d{2})_(?P<hour>\d{2})(?P<minute>\d{2})"
@@ -75,32 +69,6 @@ def _script_directory() -> ScriptDirectory:
 
 async def test_sqlite_round_trip_matches_models(tmp_path: Path) -> None:
     await _round_trip_and_compare(f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
-
-
-@pytest.fixture
-async def fresh_postgres_url() -> AsyncIterator[str]:
-    """A uniquely named, empty database on the test PostgreSQL server, dropped afterwards."""
-    configured = os.environ.get("STUDYHALL_TEST_DATABASE_URL", "")
-    admin_url = make_url(configured or DEFAULT_POSTGRES)
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"studyhall_migrations_{uuid.uuid4().hex[:10]}"
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OSError, ConnectionError) as exc:
-        await admin.dispose()
-        if configured:
-            raise  # asked for PostgreSQL explicitly: an unreachable server is a failure
-        pytest.skip(
-            f"no PostgreSQL at {admin_url.render_as_string()} ({exc!r}); set "
-            "STUDYHALL_TEST_DATABASE_URL to run the migration test on PostgreSQL"
-        )
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def test_postgres_round_trip_matches_models(fresh_postgres_url: str) -> None:

@@ -9,14 +9,57 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from rich.console import Console
 
-from studyhall.core.settings import Settings, get_settings
+from studyhall.core.settings import ENV_PREFIX, Settings, get_settings
 
 app = typer.Typer(
     help="Studyhall: a self-hostable learning and assessment platform.", no_args_is_help=True
 )
 console = Console()
+# Not wrapped: the command to make a secret must survive a copy and paste.
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# The exit status of a command that refuses to start because of its configuration.
+CONFIG_ERROR = 2
+# Settings whose values are never echoed back, even when they are invalid.
+UNECHOED = ("secret", "password", "dsn", "url")
+
+
+def _invalid_setting(error: ErrorDetails) -> str:
+    """One validation error as the operator wrote it: the variable, what is wrong, the value."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    line = f"{ENV_PREFIX}{field.upper()}: {error['msg']}"
+    if not any(word in field for word in UNECHOED):
+        line += f" (it is {error['input']!r})"
+    return line
+
+
+def _load_settings() -> Settings:
+    """The settings from the environment; on invalid values, say which and exit (no traceback)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        error_console.print("[red]Studyhall cannot start: invalid settings in the environment.[/]")
+        for error in exc.errors(include_url=False):
+            error_console.print(f"  {_invalid_setting(error)}", markup=False)
+        raise typer.Exit(code=CONFIG_ERROR) from None
+
+
+def _require_shared_secret(settings: Settings, workers: int) -> None:
+    """Refuse to start where a secret generated in var/ would not be shared by every process."""
+    reason = settings.secret_key_requirement(workers)
+    if reason is None or settings.secret_key:
+        return
+    error_console.print(
+        f"[red]Studyhall will not start: {ENV_PREFIX}SECRET_KEY is not set and {reason}.[/]\n"
+        "Every process, on every host, must sign tokens and CSRF cookies with the same secret.\n"
+        "Make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'\n"
+        f"and give it to every studyhall process as {ENV_PREFIX}SECRET_KEY."
+    )
+    raise typer.Exit(code=CONFIG_ERROR)
 
 
 def _migrate(settings: Settings) -> None:
@@ -60,7 +103,10 @@ def serve(
     """Run the web app and API (and, on the embedded defaults, the job worker)."""
     import uvicorn
 
-    settings = get_settings()
+    settings = _load_settings()
+    # uvicorn ignores --workers when reloading: one process then.
+    processes = 1 if reload else workers
+    _require_shared_secret(settings, processes)
     if settings.is_sqlite:
         console.print("Applying database migrations (embedded SQLite)…")
         _migrate(settings)
@@ -73,8 +119,7 @@ def serve(
         mail_dir = (settings.var_dir / "mail").resolve()
         console.print(f"  No SMTP server is set: emails (verification links) go to {mail_dir}")
         console.print("  and their links are printed in the log below.")
-    # uvicorn ignores --workers when reloading: one process then.
-    metrics_dir, created = _multiprocess_metrics(settings, 1 if reload else workers)
+    metrics_dir, created = _multiprocess_metrics(settings, processes)
     if metrics_dir is not None:
         console.print(f"  {url}/metrics sums every worker process (files in {metrics_dir}).")
     console.print("  First admin: [bold]studyhall create-admin[/] (in another terminal).\n")
@@ -104,6 +149,7 @@ def worker(
 
     Use with STUDYHALL_REDIS_URL set, and STUDYHALL_RUN_WORKER_IN_PROCESS=false for `serve`.
     """
+    settings = _load_settings()  # before the imports below, which read the settings too
     from huey.consumer import Consumer
     from prometheus_client import start_http_server
 
@@ -112,7 +158,6 @@ def worker(
     from studyhall.core.logging import configure_logging
     from studyhall.core.metrics import registry
 
-    settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
@@ -127,7 +172,7 @@ def migrate(
     """Apply database migrations up to REVISION."""
     from studyhall.migrate import upgrade
 
-    settings = get_settings()
+    settings = _load_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.effective_database_url, revision)
     console.print(f"Database at revision {revision}.")
@@ -151,7 +196,7 @@ def create_admin(
     """Create a verified admin account (the first one, or another)."""
     from studyhall.core.errors import StudyhallError
 
-    settings = get_settings()
+    settings = _load_settings()
     if settings.is_sqlite:
         _migrate(settings)
     try:

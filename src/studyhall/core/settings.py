@@ -6,13 +6,16 @@ import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
+ENV_PREFIX = "STUDYHALL_"
+
+Environment = Literal["development", "production", "test"]
 
 
 def _default_secret(var_dir: Path) -> str:
@@ -28,14 +31,18 @@ def _default_secret(var_dir: Path) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STUDYHALL_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    env: str = Field("development", description="development, production or test")
+    env: Environment = Field("development", description="development, production or test")
     var_dir: Path = Field(DEFAULT_VAR_DIR, description="where the embedded defaults keep files")
     base_url: str = Field("http://127.0.0.1:8000", description="public URL used in email links")
     host: str = Field("127.0.0.1", description="address `serve` binds")
     port: int = Field(8000, description="port `serve` binds")
-    secret_key: str = Field("", description="signs access tokens and CSRF; generated in var/")
+    secret_key: str = Field(
+        "",
+        description="signs access tokens and CSRF; required in production and with several "
+        "workers, else generated in var/",
+    )
 
     database_url: str = Field("", description="SQLAlchemy async URL; default SQLite in var/")
     database_echo: bool = Field(False, description="log every SQL statement")
@@ -140,6 +147,17 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    def secret_key_requirement(self, workers: int) -> str | None:
+        """Why `serve` with this many worker processes needs STUDYHALL_SECRET_KEY set, or None
+        when the secret generated in var/ will do. Processes that each generated their own
+        would refuse each other's tokens and CSRF cookies (and race to write the file), and
+        hosts do not share var/."""
+        if self.env == "production":
+            return f"{ENV_PREFIX}ENV is production"
+        if workers > 1:
+            return f"serve runs {workers} worker processes"
+        return None
 
     @property
     def effective_secret_key(self) -> str:
