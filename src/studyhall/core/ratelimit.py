@@ -158,9 +158,11 @@ def _more_restrictive(result: RateLimitResult, current: RateLimitResult | None) 
 def too_many_requests(
     result: RateLimitResult, detail: str = "", error: type[TooManyRequests] = TooManyRequests
 ) -> TooManyRequests:
-    """The 429 problem for a refused hit, carrying its headers and `retry_after`."""
+    """The 429 problem for a refused hit, carrying its headers and `retry_after` (which
+    `detail` may show as `{retry_after}`)."""
+    detail = detail or "Too many requests; try again in {retry_after} seconds."
     return error(
-        detail or f"Too many requests; try again in {result.retry_after} seconds.",
+        detail.format(retry_after=result.retry_after),
         headers=result.headers(),
         extra={"retry_after": result.retry_after},
     )
