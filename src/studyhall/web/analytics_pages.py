@@ -22,7 +22,7 @@ from studyhall.analytics.schemas import (
 from studyhall.core.pagination import PageParams
 from studyhall.questions import service as questions
 from studyhall.questions.dependencies import author_of
-from studyhall.quizzes import service as quizzes
+from studyhall.quizzes import actions as quizzes
 from studyhall.quizzes.schemas import QuizFilter
 from studyhall.web.analytics_charts import bar_chart, percent_text, time_chart
 from studyhall.web.deps import PageDb, SignedIn
@@ -160,9 +160,8 @@ def _board_url(path: str, period: LeaderboardPeriod, page: int, on: date | None)
 
 
 async def _quiz_choices(db: PageDb, viewer: Principal) -> list[tuple[uuid.UUID, str]]:
-    actor = quizzes.Actor(id=viewer.id, is_admin=author_of(viewer).is_admin)
     found = await quizzes.list_quizzes(
-        db, actor, QuizFilter(), PageParams(page=1, per_page=QUIZ_PICKER_SIZE)
+        db, viewer, QuizFilter(), PageParams(page=1, per_page=QUIZ_PICKER_SIZE)
     )
     return [(quiz.id, quiz.title) for quiz in found.items]
 
