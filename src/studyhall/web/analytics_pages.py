@@ -21,7 +21,7 @@ from studyhall.analytics.schemas import (
 )
 from studyhall.core.pagination import PageParams
 from studyhall.questions import service as questions
-from studyhall.questions.dependencies import author_of
+from studyhall.questions.actions import author_of
 from studyhall.quizzes import actions as quizzes
 from studyhall.quizzes.schemas import QuizFilter
 from studyhall.web.analytics_charts import bar_chart, percent_text, time_chart

@@ -17,7 +17,7 @@ from studyhall.accounts.service import Principal
 from studyhall.core.errors import Forbidden, StudyhallError
 from studyhall.core.pagination import PageParams
 from studyhall.questions import service as questions
-from studyhall.questions.dependencies import author_of as bank_author_of
+from studyhall.questions.actions import author_of as bank_author_of
 from studyhall.questions.schemas import QuestionFilter, QuestionStatus
 from studyhall.quizzes import actions, service
 from studyhall.quizzes.actions import author_of
