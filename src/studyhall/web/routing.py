@@ -76,6 +76,10 @@ class PageRoute(APIRoute):
                 return _error_page(request, error)
             except RequestValidationError:
                 return _invalid_request(request)
+            finally:
+                # The CSRF check parsed the form: close its spooled uploads even when the
+                # handler never got to them (a refused upload).
+                await request.close()
 
         return handle
 
