@@ -20,8 +20,7 @@ from studyhall.analytics.schemas import (
     TrendGranularity,
 )
 from studyhall.core.pagination import PageParams
-from studyhall.questions import service as questions
-from studyhall.questions.actions import author_of
+from studyhall.questions import actions as questions
 from studyhall.quizzes import actions as quizzes
 from studyhall.quizzes.schemas import QuizFilter
 from studyhall.web.analytics_charts import bar_chart, percent_text, time_chart
@@ -236,7 +235,7 @@ async def item_analysis_page(
 ) -> Response:
     """Item analysis of a question for its author or an admin."""
     analysis = await actions.item_analysis(db, viewer, question_id)
-    question = await questions.get_question(db, question_id, author_of(viewer))
+    question = await questions.get_question(db, viewer, question_id)
     charts = {
         version.version_id: bar_chart(
             [

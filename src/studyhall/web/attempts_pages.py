@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from studyhall.accounts.service import Principal
 from studyhall.attempts import actions, service
 from studyhall.attempts.schemas import (
     DEFAULT_SECONDS_PER_QUESTION,
@@ -31,7 +32,7 @@ from studyhall.attempts.schemas import (
 from studyhall.core.deps import Context
 from studyhall.core.errors import Conflict, StudyhallError
 from studyhall.core.pagination import Page, PageParams
-from studyhall.questions import service as questions
+from studyhall.questions import actions as questions
 from studyhall.questions.schemas import QuestionType
 from studyhall.quizzes.schemas import FeedbackMode
 from studyhall.web.deps import PageDb, SignedIn, abandon
@@ -110,8 +111,10 @@ def _labels() -> dict[str, Any]:
 # ---------------------------------------------------------------- custom-test builder
 
 
-async def _builder_page(request: Request, db: PageDb, form: FormState) -> Response:
-    summary = await questions.subject_summary(db, PageParams(page=1, per_page=100_000))
+async def _builder_page(
+    request: Request, db: PageDb, viewer: Principal, form: FormState
+) -> Response:
+    summary = await questions.subject_summary(db, viewer, PageParams(page=1, per_page=100_000))
     subjects: dict[str, int] = {}
     systems: dict[str, int] = {}
     for row in summary.items:
@@ -147,7 +150,7 @@ async def builder(request: Request, db: PageDb, viewer: SignedIn) -> Response:
         "mode": AttemptMode.TIMED.value,
         "seconds_per_question": str(DEFAULT_SECONDS_PER_QUESTION),
     }
-    return await _builder_page(request, db, FormState.of(defaults))
+    return await _builder_page(request, db, viewer, FormState.of(defaults))
 
 
 def _builder_values(form: FormData) -> dict[str, str]:
@@ -179,12 +182,12 @@ async def build_test(request: Request, db: PageDb, viewer: SignedIn) -> Response
         for problem in exc.errors():
             name = str(problem["loc"][0]) if problem["loc"] else ""
             errors.setdefault(name, BUILDER_MESSAGES.get(name, "Check this field."))
-        return await _builder_page(request, db, state.invalid(errors))
+        return await _builder_page(request, db, viewer, state.invalid(errors))
     try:
         attempt = await actions.create_custom_test(db, viewer, data)
     except StudyhallError as error:
         await abandon(db)
-        return await _builder_page(request, db, state.fail(error))
+        return await _builder_page(request, db, viewer, state.fail(error))
     return redirect(_attempt_url(attempt.id))
 
 

@@ -16,8 +16,7 @@ from starlette.responses import Response
 from studyhall.accounts.service import Principal
 from studyhall.core.errors import Forbidden, StudyhallError
 from studyhall.core.pagination import PageParams
-from studyhall.questions import service as questions
-from studyhall.questions.actions import author_of as bank_author_of
+from studyhall.questions import actions as questions
 from studyhall.questions.schemas import QuestionFilter, QuestionStatus
 from studyhall.quizzes import actions, service
 from studyhall.quizzes.actions import author_of
@@ -172,9 +171,9 @@ async def _editor_context(
     items = await actions.quiz_questions(db, viewer, quiz_id)
     found = await questions.list_questions(
         db,
+        viewer,
         QuestionFilter(text=picker.text, status=QuestionStatus.PUBLISHED),
         PageParams(page=picker.page, per_page=PICKER_PER_PAGE),
-        bank_author_of(viewer),
     )
     return {
         "items": items,
