@@ -31,7 +31,7 @@ from studyhall.attempts.actions import SUBMIT
 from studyhall.core.db import utcnow
 from studyhall.core.ratelimit import get_limiter
 from studyhall.core.settings import Settings
-from tests.accounts.conftest import code_for_step, current_step
+from tests.accounts.conftest import code_for_step, current_step, wrong_code
 from tests.conftest import PASSWORD, shared_password_hash
 from tests.questions.test_images import PNG
 from tests.web.support import HTML, csrf_token
@@ -187,7 +187,7 @@ async def two_factor_on(world: World, name: str) -> Params:
     setup = await world.api(name, "POST", "/me/2fa/setup")
     code = code_for_step(setup["secret"], current_step() - 1)
     enabled = await world.api(name, "POST", "/me/2fa/enable", json={"code": code})
-    return {"backup_code": enabled["backup_codes"][0]}
+    return {"backup_code": enabled["backup_codes"][0], "secret": setup["secret"]}
 
 
 Arrange = Callable[[World, str | None], Awaitable[Params]]
@@ -267,6 +267,15 @@ async def a_pending_two_factor_setup(world: World, name: str | None) -> Params:
         return {"code": "123456"}
     setup = await world.api(name, "POST", "/me/2fa/setup")
     return {"code": pyotp.TOTP(setup["secret"]).now()}
+
+
+async def a_sign_in_challenge(world: World, name: str | None) -> Params:
+    """The second step of the student's sign-in (2FA on), and a code that is wrong now."""
+    secret = (await two_factor_on(world, "student"))["secret"]
+    async with api_client(world.app) as http:
+        email = world.users["student"].email
+        step = await http.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
+    return {"challenge": step.json()["challenge"], "code": wrong_code(secret)}
 
 
 async def two_factor_enabled(world: World, name: str | None) -> Params:
@@ -758,6 +767,16 @@ RULES: dict[str, Rule] = {
         423,
         api_body=WRONG_LOGIN[0],
         page_body=WRONG_LOGIN[1],
+    ),
+    "2fa lockout at sign-in": Rule(
+        "POST /api/v1/auth/login/2fa",
+        "POST /login/2fa",
+        {"lockout_threshold": 2},
+        2,
+        423,
+        arrange=a_sign_in_challenge,
+        api_body=api_json(challenge=lambda p: p["challenge"], code=lambda p: p["code"]),
+        page_body=page_form(challenge=lambda p: p["challenge"], code=lambda p: p["code"]),
     ),
     "2fa at sign-in": Rule(
         "POST /api/v1/auth/login/2fa", "POST /login/2fa", {"rate_limit_2fa": "2/minute"}, 2, 429
