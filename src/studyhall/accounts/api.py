@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from studyhall.accounts import service
+from studyhall.accounts import actions, service
 from studyhall.accounts.dependencies import AdminUser, CurrentUser
 from studyhall.accounts.models import Role
 from studyhall.accounts.schemas import (
@@ -32,10 +32,8 @@ from studyhall.accounts.schemas import (
     UserRead,
     VerifyEmailRequest,
 )
-from studyhall.core.deps import AppSettings, DbSession
+from studyhall.core.deps import Context, DbSession
 from studyhall.core.pagination import Page, Pagination
-from studyhall.core.ratelimit import client_ip, enforce
-from studyhall.core.settings import Settings
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(prefix="/me", tags=["me"])
@@ -44,108 +42,68 @@ admin_router = APIRouter(prefix="/admin", tags=["admin"])
 CHECK_EMAIL = "If the address can receive mail, a message is on its way."
 
 
-def _ip(request: Request, settings: Settings) -> str:
-    return client_ip(request, settings.trusted_proxy)
-
-
-def _agent(request: Request) -> str:
-    return request.headers.get("user-agent", "")
-
-
 @auth_router.post("/register", status_code=status.HTTP_202_ACCEPTED, response_model=Message)
-async def register(
-    body: UserCreate, request: Request, db: DbSession, settings: AppSettings
-) -> Message:
-    await enforce(request, "register", settings.rate_limit_register, _ip(request, settings))
-    await service.register_user(db, settings, body.email, body.name, body.password)
+async def register(body: UserCreate, db: DbSession, ctx: Context) -> Message:
+    await actions.register(db, ctx, body)
     return Message(detail="Check your email for a link to verify your address.")
 
 
 @auth_router.post("/verify-email", response_model=Message)
 async def verify_email(body: VerifyEmailRequest, db: DbSession) -> Message:
-    await service.verify_email(db, body.token)
+    await actions.verify_email(db, body.token)
     return Message(detail="Your email address is verified; you can sign in.")
 
 
 @auth_router.post(
     "/resend-verification", status_code=status.HTTP_202_ACCEPTED, response_model=Message
 )
-async def resend_verification(
-    body: EmailRequest, request: Request, db: DbSession, settings: AppSettings
-) -> Message:
-    await enforce(request, "register", settings.rate_limit_register, _ip(request, settings))
-    await service.resend_verification(db, settings, body.email)
+async def resend_verification(body: EmailRequest, db: DbSession, ctx: Context) -> Message:
+    await actions.resend_verification(db, ctx, body.email)
     return Message(detail=CHECK_EMAIL)
 
 
 @auth_router.post("/login", response_model=TokenPair | TwoFactorChallenge)
-async def login(
-    body: LoginRequest, request: Request, db: DbSession, settings: AppSettings
-) -> TokenPair | TwoFactorChallenge:
-    ip = _ip(request, settings)
-    await enforce(request, "login_ip", settings.rate_limit_login_ip, ip)
-    await enforce(
-        request,
-        "login_account",
-        settings.rate_limit_login_account,
-        service.normalize_email(body.email),
-    )
-    outcome = await service.authenticate(db, settings, body.email, body.password, ip)
+async def login(body: LoginRequest, db: DbSession, ctx: Context) -> TokenPair | TwoFactorChallenge:
+    outcome = await actions.sign_in(db, ctx, body)
     if outcome.challenge:
         return TwoFactorChallenge(
-            challenge=outcome.challenge, expires_in=settings.twofa_challenge_minutes * 60
+            challenge=outcome.challenge, expires_in=ctx.settings.twofa_challenge_minutes * 60
         )
-    return await service.start_api_session(db, settings, outcome.user, _agent(request), ip)
+    return await actions.open_api_session(db, ctx, outcome.user)
 
 
 @auth_router.post("/login/2fa", response_model=TokenPair)
-async def login_two_factor(
-    body: TwoFactorLoginRequest, request: Request, db: DbSession, settings: AppSettings
-) -> TokenPair:
-    ip = _ip(request, settings)
-    await enforce(request, "2fa", settings.rate_limit_2fa, ip)
-    user = await service.complete_two_factor(db, settings, body.challenge, body.code, ip)
-    return await service.start_api_session(db, settings, user, _agent(request), ip)
+async def login_two_factor(body: TwoFactorLoginRequest, db: DbSession, ctx: Context) -> TokenPair:
+    user = await actions.complete_two_factor(db, ctx, body)
+    return await actions.open_api_session(db, ctx, user)
 
 
 @auth_router.post("/refresh", response_model=TokenPair)
-async def refresh(
-    body: RefreshRequest, request: Request, db: DbSession, settings: AppSettings
-) -> TokenPair:
-    return await service.rotate_refresh_token(
-        db, settings, body.refresh_token, _agent(request), _ip(request, settings)
-    )
+async def refresh(body: RefreshRequest, db: DbSession, ctx: Context) -> TokenPair:
+    return await actions.refresh(db, ctx, body.refresh_token)
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(
     principal: CurrentUser, db: DbSession, body: LogoutRequest | None = None
 ) -> Response:
-    await service.logout_api(db, principal)
+    await actions.sign_out(db, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @auth_router.post(
     "/password-reset/request", status_code=status.HTTP_202_ACCEPTED, response_model=Message
 )
-async def request_password_reset(
-    body: EmailRequest, request: Request, db: DbSession, settings: AppSettings
-) -> Message:
-    await enforce(
-        request, "password_reset", settings.rate_limit_password_reset, _ip(request, settings)
-    )
-    await service.request_password_reset(db, settings, body.email)
+async def request_password_reset(body: EmailRequest, db: DbSession, ctx: Context) -> Message:
+    await actions.request_password_reset(db, ctx, body.email)
     return Message(detail=CHECK_EMAIL)
 
 
 @auth_router.post("/password-reset/confirm", response_model=Message)
 async def confirm_password_reset(
-    body: PasswordResetConfirm, request: Request, db: DbSession, settings: AppSettings
+    body: PasswordResetConfirm, db: DbSession, ctx: Context
 ) -> Message:
-    await enforce(
-        request, "password_reset", settings.rate_limit_password_reset, _ip(request, settings)
-    )
-    await service.reset_password(db, body.token, body.password)
+    await actions.reset_password(db, ctx, body)
     return Message(detail="Your password was changed and every session was signed out.")
 
 
@@ -155,8 +113,10 @@ async def read_me(principal: CurrentUser) -> UserRead:
 
 
 @me_router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(body: PasswordChange, principal: CurrentUser, db: DbSession) -> Response:
-    await service.change_password(db, principal, body.current_password, body.new_password)
+async def change_password(
+    body: PasswordChange, principal: CurrentUser, db: DbSession, ctx: Context
+) -> Response:
+    await actions.change_password(db, ctx, principal, body)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -164,7 +124,7 @@ async def change_password(body: PasswordChange, principal: CurrentUser, db: DbSe
 async def list_my_sessions(
     principal: CurrentUser, db: DbSession, page: Pagination
 ) -> Page[SessionRead]:
-    sessions = await service.list_sessions(db, principal.id, principal.session_id)
+    sessions = await actions.list_sessions(db, principal)
     window = sessions[page.offset : page.offset + page.per_page]
     return Page(items=window, total=len(sessions), page=page.page, per_page=page.per_page)
 
@@ -173,7 +133,7 @@ async def list_my_sessions(
 async def revoke_my_session(
     session_id: uuid.UUID, principal: CurrentUser, db: DbSession
 ) -> Response:
-    await service.revoke_session(db, principal.id, session_id)
+    await actions.revoke_session(db, principal, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -183,43 +143,36 @@ async def revoke_my_sessions(
     db: DbSession,
     keep_current: Annotated[bool, Query(description="keep the session making this call")] = False,
 ) -> Response:
-    keep = principal.session_id if keep_current else None
-    await service.revoke_all_sessions(db, principal.id, "signed_out_everywhere", keep=keep)
+    await actions.revoke_sessions(db, principal, keep_current)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @me_router.post("/2fa/setup", response_model=TotpSetup)
 async def setup_two_factor(principal: CurrentUser, db: DbSession) -> TotpSetup:
-    return await service.begin_totp_setup(db, principal)
+    return await actions.begin_two_factor_setup(db, principal)
 
 
 @me_router.post("/2fa/enable", response_model=BackupCodes)
 async def enable_two_factor(
-    body: TotpCode, request: Request, principal: CurrentUser, db: DbSession, settings: AppSettings
+    body: TotpCode, principal: CurrentUser, db: DbSession, ctx: Context
 ) -> BackupCodes:
-    await enforce(request, "2fa", settings.rate_limit_2fa, str(principal.id))
-    return BackupCodes(backup_codes=await service.enable_totp(db, settings, principal, body.code))
+    codes = await actions.enable_two_factor(db, ctx, principal, body.code)
+    return BackupCodes(backup_codes=codes)
 
 
 @me_router.post("/2fa/disable", status_code=status.HTTP_204_NO_CONTENT)
 async def disable_two_factor(
-    body: TotpDisable,
-    request: Request,
-    principal: CurrentUser,
-    db: DbSession,
-    settings: AppSettings,
+    body: TotpDisable, principal: CurrentUser, db: DbSession, ctx: Context
 ) -> Response:
-    await enforce(request, "2fa", settings.rate_limit_2fa, str(principal.id))
-    await service.disable_totp(db, settings, principal, body.password, body.code)
+    await actions.disable_two_factor(db, ctx, principal, body.password, body.code)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @me_router.post("/2fa/backup-codes", response_model=BackupCodes)
 async def regenerate_backup_codes(
-    body: TotpCode, request: Request, principal: CurrentUser, db: DbSession, settings: AppSettings
+    body: TotpCode, principal: CurrentUser, db: DbSession, ctx: Context
 ) -> BackupCodes:
-    await enforce(request, "2fa", settings.rate_limit_2fa, str(principal.id))
-    codes = await service.regenerate_backup_codes(db, settings, principal, body.code)
+    codes = await actions.regenerate_backup_codes(db, ctx, principal, body.code)
     return BackupCodes(backup_codes=codes)
 
 

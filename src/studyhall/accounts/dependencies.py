@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from studyhall.accounts import service
+from studyhall.accounts import actions, service
 from studyhall.accounts.models import Role
 from studyhall.accounts.service import Principal
-from studyhall.core.deps import AppSettings, DbSession
+from studyhall.core.deps import AppSettings, Context, DbSession
 from studyhall.core.errors import Forbidden, Unauthorized
-from studyhall.core.ratelimit import enforce
 from studyhall.core.security import constant_time_equals
 
 SESSION_COOKIE = "sh_session"
@@ -33,6 +32,7 @@ async def get_principal(
     request: Request,
     db: DbSession,
     settings: AppSettings,
+    ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The signed-in user, from a Bearer access token or the browser session cookie.
@@ -53,8 +53,7 @@ async def get_principal(
     else:
         raise Unauthorized("Sign in to continue.", code="not_authenticated")
     request.state.user_id = str(principal.id)
-    if request.url.path.startswith("/api/"):
-        await enforce(request, "user_api", settings.rate_limit_user, str(principal.id), exact=False)
+    await actions.count_user_request(ctx, principal)
     return principal
 
 
@@ -79,12 +78,9 @@ OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]
 
 def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through users holding any of `roles` (admins always pass)."""
-    allowed = frozenset(roles) | {Role.ADMIN}
 
     async def check(principal: CurrentUser) -> Principal:
-        if not principal.roles & allowed:
-            raise Forbidden("Your role does not allow this.", code="insufficient_role")
-        return principal
+        return actions.require_roles(principal, *roles)
 
     return check
 

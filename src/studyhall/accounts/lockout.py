@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from studyhall.core import cache
+from studyhall.core.errors import Locked
 from studyhall.core.settings import Settings
 
 FAILURE_MEMORY_SECONDS = 24 * 3600
@@ -31,6 +32,18 @@ async def check(scope: str, subject: str) -> LockState:
     if until is not None and float(until) > time.time():
         return LockState(True, max(1, int(float(until) - time.time()) + 1))
     return LockState(False)
+
+
+async def refuse_if_locked(scope: str, subject: str) -> None:
+    """Raise a 423 problem (with Retry-After) while `subject` is locked in `scope`."""
+    state = await check(scope, subject)
+    if state.locked:
+        raise Locked(
+            f"Too many failed attempts. Try again in {state.retry_after} seconds.",
+            code="locked_out",
+            headers={"Retry-After": str(state.retry_after)},
+            extra={"retry_after": state.retry_after},
+        )
 
 
 def lock_seconds(settings: Settings, failures: int) -> int:

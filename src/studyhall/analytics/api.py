@@ -12,9 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from studyhall.accounts.dependencies import CurrentUser, TeacherUser
-from studyhall.accounts.schemas import Role
-from studyhall.analytics import service
+from studyhall.accounts.dependencies import CurrentUser
+from studyhall.analytics import actions
 from studyhall.analytics.schemas import (
     GlobalLeaderboard,
     ItemAnalysis,
@@ -45,14 +44,14 @@ async def my_performance(
 ) -> Performance:
     """Accuracy, average time and counts overall, by subject, by system and by both, and the
     trend per day or per week (UTC) up to today."""
-    return await service.my_performance(db, user.id, granularity, periods)
+    return await actions.my_performance(db, user, granularity, periods)
 
 
 @router.get("/me/percentile", response_model=PercentileRanking)
 async def my_percentile(db: DbSession, user: CurrentUser) -> PercentileRanking:
     """Percentiles against every user with at least one answer: accuracy, speed, volume and
     overall (50/25/25). The share of the other users strictly worse; ties count as neither."""
-    return await service.percentile_ranking(db, user.id)
+    return await actions.my_percentile(db, user)
 
 
 @router.get("/leaderboards/global", response_model=GlobalLeaderboard)
@@ -65,7 +64,7 @@ async def global_leaderboard(
 ) -> GlobalLeaderboard:
     """Users by correct answers in the UTC day, ISO week, month or all time; ties by
     accuracy. Competition ranks (1, 2, 2, 4)."""
-    return await service.global_leaderboard(db, period, pagination, on)
+    return await actions.global_leaderboard(db, user, period, pagination, on)
 
 
 @router.get("/leaderboards/quizzes/{quiz_id}", response_model=QuizLeaderboard)
@@ -78,26 +77,11 @@ async def quiz_leaderboard(
     on: On = None,
 ) -> QuizLeaderboard:
     """Each user's best percent on a quiz they may see, ties by less time."""
-    return await service.quiz_leaderboard(
-        db,
-        quiz_id,
-        period,
-        pagination,
-        viewer_id=user.id,
-        is_admin=Role.ADMIN in user.roles,
-        can_author=Role.TEACHER in user.roles,
-        on=on,
-    )
+    return await actions.quiz_leaderboard(db, user, quiz_id, period, pagination, on)
 
 
 @router.get("/questions/{question_id}", response_model=ItemAnalysis)
-async def item_analysis(question_id: uuid.UUID, db: DbSession, user: TeacherUser) -> ItemAnalysis:
+async def item_analysis(question_id: uuid.UUID, db: DbSession, user: CurrentUser) -> ItemAnalysis:
     """Item analysis for the question's author or an admin: p-value, discrimination (upper
     vs lower 27% of attempts by score), option picks, overall and per version."""
-    return await service.item_analysis(
-        db,
-        question_id,
-        user.id,
-        is_admin=Role.ADMIN in user.roles,
-        can_author=Role.TEACHER in user.roles,
-    )
+    return await actions.item_analysis(db, user, question_id)

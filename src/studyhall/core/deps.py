@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from studyhall.core.db import session_scope
+from studyhall.core.ratelimit import RateLimitResult, client_ip, remember_headers
+from studyhall.core.requests import RequestContext
 from studyhall.core.settings import Settings
 from studyhall.core.storage import Storage
 
@@ -47,3 +49,20 @@ def request_session(request: Request) -> AsyncSession | None:
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 AppStorage = Annotated[Storage, Depends(get_storage_dep)]
+
+
+async def get_request_context(request: Request, settings: AppSettings) -> RequestContext:
+    """The request as the shared actions see it (the same for the API and the pages)."""
+
+    def remember(result: RateLimitResult) -> None:
+        remember_headers(request, result)
+
+    return RequestContext(
+        settings=settings,
+        ip=client_ip(request, settings.trusted_proxy),
+        user_agent=request.headers.get("user-agent", ""),
+        remember=remember,
+    )
+
+
+Context = Annotated[RequestContext, Depends(get_request_context)]

@@ -155,23 +155,36 @@ def _more_restrictive(result: RateLimitResult, current: RateLimitResult | None) 
     return (result.remaining, -result.reset_at) < (current.remaining, -current.reset_at)
 
 
-async def enforce(
-    request: Request, name: str, rule: str, key: str, *, exact: bool = True
-) -> RateLimitResult:
-    """Count one hit of `rule` for `key`; raise a 429 problem when the limit is spent.
+def too_many_requests(
+    result: RateLimitResult, detail: str = "", error: type[TooManyRequests] = TooManyRequests
+) -> TooManyRequests:
+    """The 429 problem for a refused hit, carrying its headers and `retry_after` (which
+    `detail` may show as `{retry_after}`)."""
+    detail = detail or "Too many requests; try again in {retry_after} seconds."
+    return error(
+        detail.format(retry_after=result.retry_after),
+        headers=result.headers(),
+        extra={"retry_after": result.retry_after},
+    )
+
+
+async def count_hit(name: str, rule: str, key: str, *, exact: bool = True) -> RateLimitResult:
+    """Count one hit of `rule` for `key` without refusing anything.
 
     `exact=False` counts in clock-aligned windows (one round trip; see `hit_fixed_window`).
     """
     limiter = get_limiter()
     if exact:
-        result = await limiter.hit(name, rule, key)
-    else:
-        result = await limiter.hit_fixed_window(name, rule, key)
+        return await limiter.hit(name, rule, key)
+    return await limiter.hit_fixed_window(name, rule, key)
+
+
+async def enforce(
+    request: Request, name: str, rule: str, key: str, *, exact: bool = True
+) -> RateLimitResult:
+    """Count one hit of `rule` for `key`; raise a 429 problem when the limit is spent."""
+    result = await count_hit(name, rule, key, exact=exact)
     remember_headers(request, result)
     if not result.allowed:
-        raise TooManyRequests(
-            f"Too many requests; try again in {result.retry_after} seconds.",
-            headers=result.headers(),
-            extra={"retry_after": result.retry_after},
-        )
+        raise too_many_requests(result)
     return result

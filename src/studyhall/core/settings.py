@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     twofa_challenge_minutes: int = Field(5, description="time to enter a 2FA code at login")
 
     rate_limit_global: str = Field("300/minute", description="per-IP limit on every request")
-    rate_limit_user: str = Field("600/minute", description="per-user limit on the API")
+    rate_limit_user: str = Field(
+        "600/minute", description="per-user limit on signed-in requests (API and pages)"
+    )
     rate_limit_login_ip: str = Field("20/minute", description="login attempts per IP")
     rate_limit_login_account: str = Field("10/minute", description="login attempts per account")
     rate_limit_register: str = Field("10/hour", description="registrations per IP")

@@ -8,13 +8,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
+from studyhall.accounts.dependencies import CurrentUser
 from studyhall.core.deps import AppStorage, DbSession
 from studyhall.core.errors import NotFound
 from studyhall.core.file_responses import stored_file_response
 from studyhall.core.middleware import accepts_uploads
 from studyhall.core.pagination import Page, Pagination
 from studyhall.core.storage import chunks_of
-from studyhall.questions import images, service
+from studyhall.questions import actions, images
 from studyhall.questions.dependencies import QuestionActor
 from studyhall.questions.models import QuestionStatus, QuestionType
 from studyhall.questions.schemas import (
@@ -39,7 +40,7 @@ IMAGE_CACHE_CONTROL = "private, max-age=3600"
 @router.get("", response_model=Page[QuestionSummary])
 async def list_questions(
     db: DbSession,
-    actor: QuestionActor,
+    user: CurrentUser,
     pagination: Pagination,
     text: Annotated[str, Query(max_length=200)] = "",
     subject: Label = None,
@@ -60,60 +61,55 @@ async def list_questions(
         type=type,
         status=status,
     )
-    return await service.list_questions(db, query, pagination, actor)
+    return await actions.list_questions(db, user, query, pagination)
 
 
 @router.get("/subjects", response_model=Page[SubjectCount])
 async def list_subjects(
-    db: DbSession, actor: QuestionActor, pagination: Pagination
+    db: DbSession, user: CurrentUser, pagination: Pagination
 ) -> Page[SubjectCount]:
     """Subjects and systems with their published question counts (for building tests)."""
-    return await service.subject_summary(db, pagination)
+    return await actions.subject_summary(db, user, pagination)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=QuestionRead)
-async def create_question(
-    body: QuestionCreate, db: DbSession, actor: QuestionActor
-) -> QuestionRead:
-    return await service.create_question(db, actor, body)
+async def create_question(body: QuestionCreate, db: DbSession, user: CurrentUser) -> QuestionRead:
+    return await actions.create_question(db, user, body)
 
 
 @router.get("/{question_id}", response_model=QuestionRead)
-async def get_question(question_id: uuid.UUID, db: DbSession, actor: QuestionActor) -> QuestionRead:
+async def get_question(question_id: uuid.UUID, db: DbSession, user: CurrentUser) -> QuestionRead:
     """Answers, explanations and the source text are included only for authors."""
-    return await service.get_question(db, question_id, actor)
+    return await actions.get_question(db, user, question_id)
 
 
 @router.put("/{question_id}", response_model=QuestionRead)
 async def update_question(
-    question_id: uuid.UUID, body: QuestionUpdate, db: DbSession, actor: QuestionActor
+    question_id: uuid.UUID, body: QuestionUpdate, db: DbSession, user: CurrentUser
 ) -> QuestionRead:
     """Replace content and metadata. A published question gets a new version."""
-    updated = await service.update_question(db, actor, question_id, body)
-    return updated
+    return await actions.update_question(db, user, question_id, body)
 
 
 @router.post("/{question_id}/publish", response_model=QuestionRead)
 async def publish_question(
-    question_id: uuid.UUID, db: DbSession, actor: QuestionActor
+    question_id: uuid.UUID, db: DbSession, user: CurrentUser
 ) -> QuestionRead:
-    published = await service.publish_question(db, actor, question_id)
-    return published
+    return await actions.publish_question(db, user, question_id)
 
 
 @router.post("/{question_id}/archive", response_model=QuestionRead)
 async def archive_question(
-    question_id: uuid.UUID, db: DbSession, actor: QuestionActor
+    question_id: uuid.UUID, db: DbSession, user: CurrentUser
 ) -> QuestionRead:
-    archived = await service.archive_question(db, actor, question_id)
-    return archived
+    return await actions.archive_question(db, user, question_id)
 
 
 @router.get("/{question_id}/versions", response_model=Page[VersionHistoryEntry])
 async def list_versions(
-    question_id: uuid.UUID, db: DbSession, actor: QuestionActor, pagination: Pagination
+    question_id: uuid.UUID, db: DbSession, user: CurrentUser, pagination: Pagination
 ) -> Page[VersionHistoryEntry]:
-    return await service.list_question_versions(db, actor, question_id, pagination)
+    return await actions.list_versions(db, user, question_id, pagination)
 
 
 # ---------------------------------------------------------------- images

@@ -10,22 +10,16 @@ from fastapi import Form, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from studyhall.accounts import service
+from studyhall.accounts import actions, service
 from studyhall.accounts.schemas import PasswordChange, TotpCode, TotpDisable
 from studyhall.accounts.service import Principal
-from studyhall.core.deps import AppSettings
+from studyhall.core.deps import AppSettings, Context
 from studyhall.core.errors import StudyhallError
-from studyhall.core.ratelimit import enforce
 from studyhall.web.deps import PageDb, SignedIn, abandon
 from studyhall.web.forms import FormInvalid, FormState, check_confirmation, parse_form
 from studyhall.web.rendering import is_htmx, render
 from studyhall.web.routing import page_router, redirect
-from studyhall.web.security import (
-    clear_session_cookie,
-    set_session_cookie,
-    user_agent,
-    visitor_ip,
-)
+from studyhall.web.security import clear_session_cookie, set_session_cookie
 
 router = page_router()
 
@@ -59,7 +53,7 @@ async def _security_page(
     two_factor_on = viewer.user.totp_enabled
     context: dict[str, Any] = {
         "active": "security",
-        "sessions": await service.list_sessions(db, viewer.id, viewer.session_id),
+        "sessions": await actions.list_sessions(db, viewer),
         "setup": None if two_factor_on else await service.pending_totp_setup(db, viewer),
         "backup_codes_left": await service.remaining_backup_codes(db, viewer.id)
         if two_factor_on
@@ -108,7 +102,7 @@ async def _sessions_changed(
     """HTMX swaps the refreshed list in place; without JavaScript the page reloads."""
     if not is_htmx(request):
         return redirect(f"{SECURITY_PAGE}?notice={notice}#sessions")
-    sessions = await service.list_sessions(db, viewer.id, viewer.session_id)
+    sessions = await actions.list_sessions(db, viewer)
     context = {"sessions": sessions, "sessions_message": message}
     return render(request, "account/_sessions.html", context)
 
@@ -121,7 +115,7 @@ async def revoke_session(
     settings: AppSettings,
     viewer: SignedIn,
 ) -> Response:
-    await service.revoke_session(db, viewer.id, session_id)
+    await actions.revoke_session(db, viewer, session_id)
     if session_id == viewer.session_id:
         response = redirect("/login?notice=signed-out")
         clear_session_cookie(response, settings)
@@ -133,9 +127,7 @@ async def revoke_session(
 
 @router.post(SECURITY_PAGE + "/sessions/revoke-others")
 async def revoke_other_sessions(request: Request, db: PageDb, viewer: SignedIn) -> Response:
-    count = await service.revoke_all_sessions(
-        db, viewer.id, "signed_out_everywhere", keep=viewer.session_id
-    )
+    count = await actions.revoke_sessions(db, viewer, keep_current=True)
     message = f"Signed out {count} other session{'' if count == 1 else 's'}."
     return await _sessions_changed(request, db, viewer, "signed-in-elsewhere-out", message)
 
@@ -146,7 +138,7 @@ async def revoke_other_sessions(request: Request, db: PageDb, viewer: SignedIn) 
 @router.post(SECURITY_PAGE + "/2fa/setup")
 async def begin_two_factor_setup(db: PageDb, viewer: SignedIn) -> Response:
     # The page shows the pending key and QR code until a code confirms it.
-    await service.begin_totp_setup(db, viewer)
+    await actions.begin_two_factor_setup(db, viewer)
     return redirect(SECURITY_PAGE + "#two-factor")
 
 
@@ -154,14 +146,13 @@ async def begin_two_factor_setup(db: PageDb, viewer: SignedIn) -> Response:
 async def enable_two_factor(
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    ctx: Context,
     viewer: SignedIn,
     code: FormField = "",
 ) -> Response:
     try:
         data = parse_form(TotpCode, {"code": code}, CODE_MESSAGES)
-        await enforce(request, "2fa", settings.rate_limit_2fa, str(viewer.id))
-        codes = await service.enable_totp(db, settings, viewer, data.code)
+        codes = await actions.enable_two_factor(db, ctx, viewer, data.code)
     except (FormInvalid, StudyhallError) as exc:
         return await _refused(request, db, viewer, "enable", exc, {"invalid_code": "code"})
     return _backup_codes_page(request, codes, fresh_setup=True)
@@ -171,14 +162,13 @@ async def enable_two_factor(
 async def regenerate_backup_codes(
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    ctx: Context,
     viewer: SignedIn,
     code: FormField = "",
 ) -> Response:
     try:
         data = parse_form(TotpCode, {"code": code}, CODE_MESSAGES)
-        await enforce(request, "2fa", settings.rate_limit_2fa, str(viewer.id))
-        codes = await service.regenerate_backup_codes(db, settings, viewer, data.code)
+        codes = await actions.regenerate_backup_codes(db, ctx, viewer, data.code)
     except (FormInvalid, StudyhallError) as exc:
         return await _refused(request, db, viewer, "regenerate", exc, {"invalid_code": "code"})
     return _backup_codes_page(request, codes, fresh_setup=False)
@@ -188,15 +178,14 @@ async def regenerate_backup_codes(
 async def disable_two_factor(
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    ctx: Context,
     viewer: SignedIn,
     password: FormField = "",
     code: FormField = "",
 ) -> Response:
     try:
         data = parse_form(TotpDisable, {"password": password, "code": code}, DISABLE_MESSAGES)
-        await enforce(request, "2fa", settings.rate_limit_2fa, str(viewer.id))
-        await service.disable_totp(db, settings, viewer, data.password, data.code)
+        await actions.disable_two_factor(db, ctx, viewer, data.password, data.code)
     except (FormInvalid, StudyhallError) as exc:
         return await _refused(request, db, viewer, "disable", exc)
     return redirect(f"{SECURITY_PAGE}?notice=2fa-disabled#two-factor")
@@ -209,7 +198,7 @@ async def disable_two_factor(
 async def change_password(
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    ctx: Context,
     viewer: SignedIn,
     current_password: FormField = "",
     new_password: FormField = "",
@@ -219,17 +208,12 @@ async def change_password(
     try:
         data = parse_form(PasswordChange, fields, PASSWORD_MESSAGES)
         check_confirmation(new_password, password_confirm)
-        # The current password is checked here: limited like sign-in attempts.
-        limit = settings.rate_limit_login_account
-        await enforce(request, "password_change", limit, str(viewer.id))
-        await service.change_password(db, viewer, data.current_password, data.new_password)
+        user = await actions.change_password(db, ctx, viewer, data)
     except (FormInvalid, StudyhallError) as exc:
         errors = {"invalid_credentials": "current_password", "weak_password": "new_password"}
         return await _refused(request, db, viewer, "password", exc, errors)
     # Changing the password signed out every session; this browser gets a new one.
-    user = await service.get_user(db, viewer.id)
-    ip = visitor_ip(request)
-    secret = await service.start_web_session(db, settings, user, user_agent(request), ip)
+    secret = await actions.open_web_session(db, ctx, user)
     response = redirect(f"{SECURITY_PAGE}?notice=password-changed")
-    set_session_cookie(response, settings, secret)
+    set_session_cookie(response, ctx.settings, secret)
     return response

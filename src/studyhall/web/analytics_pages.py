@@ -12,18 +12,16 @@ from fastapi import Request
 from starlette.responses import Response
 
 from studyhall.accounts.service import Principal
-from studyhall.analytics import service
+from studyhall.analytics import actions
 from studyhall.analytics.schemas import (
     LeaderboardPeriod,
     PercentileRanking,
     Performance,
     TrendGranularity,
 )
-from studyhall.core.errors import NotFound
 from studyhall.core.pagination import PageParams
-from studyhall.questions import service as questions
-from studyhall.questions.dependencies import author_of
-from studyhall.quizzes import service as quizzes
+from studyhall.questions import actions as questions
+from studyhall.quizzes import actions as quizzes
 from studyhall.quizzes.schemas import QuizFilter
 from studyhall.web.analytics_charts import bar_chart, percent_text, time_chart
 from studyhall.web.deps import PageDb, SignedIn
@@ -130,10 +128,8 @@ def _share(percentile: float | None) -> float | None:
 async def _load_performance(
     db: PageDb, viewer: Principal, granularity: TrendGranularity
 ) -> dict[str, Any]:
-    performance = await service.my_performance(
-        db, viewer.id, granularity, TREND_PERIODS[granularity]
-    )
-    ranking = await service.percentile_ranking(db, viewer.id)
+    performance = await actions.my_performance(db, viewer, granularity, TREND_PERIODS[granularity])
+    ranking = await actions.my_percentile(db, viewer)
     return _performance_context(performance, ranking)
 
 
@@ -163,9 +159,8 @@ def _board_url(path: str, period: LeaderboardPeriod, page: int, on: date | None)
 
 
 async def _quiz_choices(db: PageDb, viewer: Principal) -> list[tuple[uuid.UUID, str]]:
-    actor = quizzes.Actor(id=viewer.id, is_admin=author_of(viewer).is_admin)
     found = await quizzes.list_quizzes(
-        db, actor, QuizFilter(), PageParams(page=1, per_page=QUIZ_PICKER_SIZE)
+        db, viewer, QuizFilter(), PageParams(page=1, per_page=QUIZ_PICKER_SIZE)
     )
     return [(quiz.id, quiz.title) for quiz in found.items]
 
@@ -177,8 +172,8 @@ async def leaderboards_page(request: Request, db: PageDb, viewer: SignedIn) -> R
     period = _choice(LeaderboardPeriod, params.get("period"), LeaderboardPeriod.WEEK)
     on = _day(params.get("on"))
     page = _page_number(params.get("page"))
-    board = await service.global_leaderboard(
-        db, period, PageParams(page=page, per_page=PER_PAGE), on
+    board = await actions.global_leaderboard(
+        db, viewer, period, PageParams(page=page, per_page=PER_PAGE), on
     )
     return render(
         request,
@@ -215,16 +210,8 @@ async def quiz_leaderboard_page(
     period = _choice(LeaderboardPeriod, params.get("period"), LeaderboardPeriod.ALL)
     on = _day(params.get("on"))
     page = _page_number(params.get("page"))
-    actor = author_of(viewer)
-    board = await service.quiz_leaderboard(
-        db,
-        quiz_id,
-        period,
-        PageParams(page=page, per_page=PER_PAGE),
-        viewer_id=viewer.id,
-        is_admin=actor.is_admin,
-        can_author=actor.can_author,
-        on=on,
+    board = await actions.quiz_leaderboard(
+        db, viewer, quiz_id, period, PageParams(page=page, per_page=PER_PAGE), on
     )
     path = f"/leaderboards/quizzes/{quiz_id}"
     return render(
@@ -247,13 +234,8 @@ async def item_analysis_page(
     request: Request, question_id: uuid.UUID, db: PageDb, viewer: SignedIn
 ) -> Response:
     """Item analysis of a question for its author or an admin."""
-    actor = author_of(viewer)
-    if not actor.can_author:
-        raise NotFound("No such question.", code="question_not_found")
-    analysis = await service.item_analysis(
-        db, question_id, viewer.id, is_admin=actor.is_admin, can_author=actor.can_author
-    )
-    question = await questions.get_question(db, question_id, actor)
+    analysis = await actions.item_analysis(db, viewer, question_id)
+    question = await questions.get_question(db, viewer, question_id)
     charts = {
         version.version_id: bar_chart(
             [

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from studyhall.attempts import service
-from studyhall.attempts.ratelimits import hit_submit_limit
+from studyhall.accounts.service import Principal
+from studyhall.attempts import actions, service
 from studyhall.attempts.schemas import (
     DEFAULT_SECONDS_PER_QUESTION,
     MAX_QUESTIONS,
@@ -29,9 +29,10 @@ from studyhall.attempts.schemas import (
     ProgressSave,
     QuestionPool,
 )
-from studyhall.core.errors import Conflict, StudyhallError, TooManyRequests
+from studyhall.core.deps import Context
+from studyhall.core.errors import Conflict, StudyhallError
 from studyhall.core.pagination import Page, PageParams
-from studyhall.questions import service as questions
+from studyhall.questions import actions as questions
 from studyhall.questions.schemas import QuestionType
 from studyhall.quizzes.schemas import FeedbackMode
 from studyhall.web.deps import PageDb, SignedIn, abandon
@@ -110,8 +111,10 @@ def _labels() -> dict[str, Any]:
 # ---------------------------------------------------------------- custom-test builder
 
 
-async def _builder_page(request: Request, db: PageDb, form: FormState) -> Response:
-    summary = await questions.subject_summary(db, PageParams(page=1, per_page=100_000))
+async def _builder_page(
+    request: Request, db: PageDb, viewer: Principal, form: FormState
+) -> Response:
+    summary = await questions.subject_summary(db, viewer, PageParams(page=1, per_page=100_000))
     subjects: dict[str, int] = {}
     systems: dict[str, int] = {}
     for row in summary.items:
@@ -147,7 +150,7 @@ async def builder(request: Request, db: PageDb, viewer: SignedIn) -> Response:
         "mode": AttemptMode.TIMED.value,
         "seconds_per_question": str(DEFAULT_SECONDS_PER_QUESTION),
     }
-    return await _builder_page(request, db, FormState.of(defaults))
+    return await _builder_page(request, db, viewer, FormState.of(defaults))
 
 
 def _builder_values(form: FormData) -> dict[str, str]:
@@ -179,12 +182,12 @@ async def build_test(request: Request, db: PageDb, viewer: SignedIn) -> Response
         for problem in exc.errors():
             name = str(problem["loc"][0]) if problem["loc"] else ""
             errors.setdefault(name, BUILDER_MESSAGES.get(name, "Check this field."))
-        return await _builder_page(request, db, state.invalid(errors))
+        return await _builder_page(request, db, viewer, state.invalid(errors))
     try:
-        attempt = await service.create_custom_test(db, viewer.id, data)
+        attempt = await actions.create_custom_test(db, viewer, data)
     except StudyhallError as error:
         await abandon(db)
-        return await _builder_page(request, db, state.fail(error))
+        return await _builder_page(request, db, viewer, state.fail(error))
     return redirect(_attempt_url(attempt.id))
 
 
@@ -194,8 +197,7 @@ async def build_test(request: Request, db: PageDb, viewer: SignedIn) -> Response
 @router.post("/quizzes/{quiz_id}/start")
 async def start_quiz(quiz_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response:
     """Start (or go back to the open) attempt at a quiz."""
-    is_admin = any(role.value == "admin" for role in viewer.roles)
-    attempt, _created = await service.start_quiz_attempt(db, quiz_id, viewer.id, is_admin)
+    attempt, _created = await actions.start_quiz_attempt(db, viewer, quiz_id)
     return redirect(_attempt_url(attempt.id))
 
 
@@ -208,8 +210,8 @@ async def my_attempts(request: Request, db: PageDb, viewer: SignedIn) -> Respons
         page_number = max(1, min(100_000, int(request.query_params.get("page", "1"))))
     except ValueError:
         page_number = 1
-    results: Page[Any] = await service.list_attempts(
-        db, viewer.id, PageParams(page=page_number, per_page=PER_PAGE)
+    results: Page[Any] = await actions.list_attempts(
+        db, viewer, PageParams(page=page_number, per_page=PER_PAGE)
     )
     return render(
         request,
@@ -231,7 +233,7 @@ def _start_position(request: Request, attempt: AttemptRead) -> int:
 
 @router.get("/attempts/{attempt_id}")
 async def player(attempt_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn) -> Response:
-    attempt = await service.get_attempt(db, attempt_id, viewer.id)
+    attempt = await actions.get_attempt(db, viewer, attempt_id)
     if attempt.status is AttemptStatus.SUBMITTED:
         return redirect(_attempt_url(attempt.id, "review"))
     return render(
@@ -252,7 +254,7 @@ async def question_fragment(
 ) -> Response:
     """One question's section, for the player's script to swap in after an answer is
     checked (tutor mode)."""
-    attempt = await service.get_attempt(db, attempt_id, viewer.id)
+    attempt = await actions.get_attempt(db, viewer, attempt_id)
     if not 0 <= position < len(attempt.items):
         return render(
             request,
@@ -310,16 +312,16 @@ def _closed_redirect(attempt_id: uuid.UUID, error: StudyhallError) -> Response |
 
 @router.post("/attempts/{attempt_id}/save")
 async def save_form(
-    attempt_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
+    attempt_id: uuid.UUID, request: Request, db: PageDb, ctx: Context, viewer: SignedIn
 ) -> Response:
     """The player without JavaScript: save every answer, mark and note, then go on."""
     form = await request.form()
-    attempt = await service.get_attempt(db, attempt_id, viewer.id)
+    attempt = await actions.get_attempt(db, viewer, attempt_id)
     if attempt.status is AttemptStatus.SUBMITTED:
         return redirect(_attempt_url(attempt.id, "review"))
     try:
         data = _form_save(attempt, form)
-        await service.save_progress(db, attempt.id, viewer.id, data)
+        await actions.save_progress(db, ctx, viewer, attempt.id, data)
     except ValidationError:
         await abandon(db)
         raise Conflict("An answer did not fit its question.", code="invalid_response") from None
@@ -340,7 +342,7 @@ async def save_form(
 @router.post("/attempts/{attempt_id}/pause")
 async def pause(attempt_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response:
     try:
-        await service.pause_attempt(db, attempt_id, viewer.id)
+        await actions.pause_attempt(db, viewer, attempt_id)
     except service.AttemptExpired:
         return redirect(_attempt_url(attempt_id, "review"))
     except Conflict as error:
@@ -352,7 +354,7 @@ async def pause(attempt_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response
 @router.post("/attempts/{attempt_id}/resume")
 async def resume(attempt_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response:
     try:
-        await service.resume_attempt(db, attempt_id, viewer.id)
+        await actions.resume_attempt(db, viewer, attempt_id)
     except service.AttemptExpired:
         return redirect(_attempt_url(attempt_id, "review"))
     except Conflict as error:
@@ -367,7 +369,7 @@ async def resume(attempt_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Respons
 @router.get("/attempts/{attempt_id}/finish")
 async def finish(attempt_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn) -> Response:
     """The confirmation before submitting: what is unanswered or marked."""
-    attempt = await service.get_attempt(db, attempt_id, viewer.id)
+    attempt = await actions.get_attempt(db, viewer, attempt_id)
     if attempt.status is AttemptStatus.SUBMITTED:
         return redirect(_attempt_url(attempt.id, "review"))
     return render(
@@ -383,17 +385,8 @@ async def finish(attempt_id: uuid.UUID, request: Request, db: PageDb, viewer: Si
 
 
 @router.post("/attempts/{attempt_id}/submit")
-async def submit(attempt_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn) -> Response:
-    if not await service.prepare_submit(db, attempt_id, viewer.id, None):
-        rule = request.app.state.settings.rate_limit_attempt_submit
-        limit = await hit_submit_limit(rule, viewer.id, attempt_id)
-        if not limit.allowed:
-            raise TooManyRequests(
-                "This test is already being submitted. Wait a moment, then open its review "
-                f"(or try again in {limit.retry_after} seconds).",
-                headers=limit.headers(),
-            )
-        await service.submit_attempt(db, attempt_id, viewer.id)
+async def submit(attempt_id: uuid.UUID, db: PageDb, ctx: Context, viewer: SignedIn) -> Response:
+    await actions.submit_attempt(db, ctx, viewer, attempt_id)
     return redirect(_attempt_url(attempt_id, "review"))
 
 
@@ -408,7 +401,7 @@ def _option_text(item: ItemView, option_ids: list[str]) -> list[str]:
 @router.get("/attempts/{attempt_id}/review")
 async def review(attempt_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn) -> Response:
     try:
-        reviewed = await service.get_review(db, attempt_id, viewer.id)
+        reviewed = await actions.get_review(db, viewer, attempt_id)
     except Conflict as error:
         if error.code == "attempt_not_submitted":
             await abandon(db)

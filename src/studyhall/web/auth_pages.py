@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from starlette.responses import Response
 
-from studyhall.accounts import service
-from studyhall.accounts.dependencies import SESSION_COOKIE
+from studyhall.accounts import actions
 from studyhall.accounts.schemas import (
     EmailRequest,
     LoginRequest,
@@ -16,11 +15,10 @@ from studyhall.accounts.schemas import (
     TwoFactorLoginRequest,
     UserCreate,
 )
-from studyhall.core.deps import AppSettings
+from studyhall.core.deps import AppSettings, Context
 from studyhall.core.errors import StudyhallError
-from studyhall.core.ratelimit import enforce
 from studyhall.core.settings import Settings
-from studyhall.web.deps import PageDb, Viewer, abandon
+from studyhall.web.deps import PageDb, SignedIn, Viewer, abandon
 from studyhall.web.forms import FormInvalid, FormState, check_confirmation, parse_form
 from studyhall.web.rendering import render, render_form
 from studyhall.web.routing import page_router, redirect
@@ -29,8 +27,6 @@ from studyhall.web.security import (
     rotate_csrf_cookie,
     safe_next,
     set_session_cookie,
-    user_agent,
-    visitor_ip,
 )
 
 router = page_router()
@@ -76,7 +72,7 @@ async def signup_page(request: Request, viewer: Viewer) -> Response:
 async def signup(
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    ctx: Context,
     name: FormField = "",
     email: FormField = "",
     password: FormField = "",
@@ -85,9 +81,7 @@ async def signup(
     fields = {"name": name, "email": email, "password": password}
     try:
         data = parse_form(UserCreate, fields, SIGNUP_MESSAGES)
-        await enforce(request, "register", settings.rate_limit_register, visitor_ip(request))
-        # None for a taken address: answered like a new one, the owner is told by email.
-        await service.register_user(db, settings, data.email, data.name, data.password)
+        await actions.register(db, ctx, data)
     except FormInvalid as exc:
         return render_form(request, "auth/signup.html", form.invalid(exc.errors))
     except StudyhallError as exc:
@@ -107,7 +101,7 @@ async def verify_page(request: Request, token: str = "") -> Response:
 @router.post("/verify")
 async def confirm_verification(request: Request, db: PageDb, token: FormField = "") -> Response:
     try:
-        await service.verify_email(db, token)
+        await actions.verify_email(db, token)
     except StudyhallError as exc:
         await abandon(db)
         context = {"verified": False, "problem": exc.detail, "form": FormState()}
@@ -117,14 +111,13 @@ async def confirm_verification(request: Request, db: PageDb, token: FormField = 
 
 @router.post("/verify/resend")
 async def resend_verification(
-    request: Request, db: PageDb, settings: AppSettings, email: FormField = ""
+    request: Request, db: PageDb, ctx: Context, email: FormField = ""
 ) -> Response:
     form = FormState.of({"email": email})
     context = {"verified": None}
     try:
         data = parse_form(EmailRequest, {"email": email}, EMAIL_MESSAGES)
-        await enforce(request, "register", settings.rate_limit_register, visitor_ip(request))
-        await service.resend_verification(db, settings, data.email)
+        await actions.resend_verification(db, ctx, data.email)
     except FormInvalid as exc:
         return render_form(request, "auth/verify.html", form.invalid(exc.errors), context)
     except StudyhallError as exc:
@@ -148,20 +141,16 @@ async def login_page(request: Request, viewer: Viewer, next: str = "") -> Respon
 async def login(
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    ctx: Context,
     email: FormField = "",
     password: FormField = "",
     next: FormField = "",
 ) -> Response:
     target = safe_next(next)
     form = FormState.of({"email": email, "next": target})
-    ip = visitor_ip(request)
     try:
         data = parse_form(LoginRequest, {"email": email, "password": password}, LOGIN_MESSAGES)
-        await enforce(request, "login_ip", settings.rate_limit_login_ip, ip)
-        account = service.normalize_email(data.email)
-        await enforce(request, "login_account", settings.rate_limit_login_account, account)
-        outcome = await service.authenticate(db, settings, data.email, data.password, ip)
+        outcome = await actions.sign_in(db, ctx, data)
     except FormInvalid as exc:
         return render_form(request, "auth/login.html", form.invalid(exc.errors))
     except StudyhallError as exc:
@@ -170,15 +159,15 @@ async def login(
     if outcome.challenge:
         step = FormState.of({"challenge": outcome.challenge, "next": target})
         return render(request, "auth/login_2fa.html", {"form": step})
-    secret = await service.start_web_session(db, settings, outcome.user, user_agent(request), ip)
-    return _signed_in(settings, secret, target)
+    secret = await actions.open_web_session(db, ctx, outcome.user)
+    return _signed_in(ctx.settings, secret, target)
 
 
 @router.post("/login/2fa")
 async def login_two_factor(
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    ctx: Context,
     challenge: FormField = "",
     code: FormField = "",
     next: FormField = "",
@@ -187,13 +176,11 @@ async def login_two_factor(
     if not challenge:
         return redirect("/login")
     form = FormState.of({"challenge": challenge, "next": target})
-    ip = visitor_ip(request)
     try:
         data = parse_form(
             TwoFactorLoginRequest, {"challenge": challenge, "code": code}, CODE_MESSAGES
         )
-        await enforce(request, "2fa", settings.rate_limit_2fa, ip)
-        user = await service.complete_two_factor(db, settings, data.challenge, data.code, ip)
+        user = await actions.complete_two_factor(db, ctx, data)
     except FormInvalid as exc:
         return render_form(request, "auth/login_2fa.html", form.invalid(exc.errors))
     except StudyhallError as exc:
@@ -203,14 +190,13 @@ async def login_two_factor(
             restart = FormState.of({"next": target}).fail(exc)
             return render_form(request, "auth/login.html", restart)
         return render_form(request, "auth/login_2fa.html", form.fail(exc, CODE_ERRORS))
-    secret = await service.start_web_session(db, settings, user, user_agent(request), ip)
-    return _signed_in(settings, secret, target)
+    secret = await actions.open_web_session(db, ctx, user)
+    return _signed_in(ctx.settings, secret, target)
 
 
 @router.post("/logout")
-async def logout(request: Request, db: PageDb, settings: AppSettings) -> Response:
-    if secret := request.cookies.get(SESSION_COOKIE):
-        await service.end_web_session(db, secret)
+async def logout(db: PageDb, settings: AppSettings, viewer: SignedIn) -> Response:
+    await actions.sign_out(db, viewer)
     response = redirect("/?notice=signed-out")
     clear_session_cookie(response, settings)
     return response
@@ -226,14 +212,12 @@ async def forgot_password_page(request: Request) -> Response:
 
 @router.post("/forgot-password")
 async def forgot_password(
-    request: Request, db: PageDb, settings: AppSettings, email: FormField = ""
+    request: Request, db: PageDb, ctx: Context, email: FormField = ""
 ) -> Response:
     form = FormState.of({"email": email})
     try:
         data = parse_form(EmailRequest, {"email": email}, EMAIL_MESSAGES)
-        ip = visitor_ip(request)
-        await enforce(request, "password_reset", settings.rate_limit_password_reset, ip)
-        await service.request_password_reset(db, settings, data.email)
+        await actions.request_password_reset(db, ctx, data.email)
     except FormInvalid as exc:
         return render_form(request, "auth/forgot_password.html", form.invalid(exc.errors))
     except StudyhallError as exc:
@@ -251,7 +235,7 @@ async def reset_password_page(request: Request, token: str = "") -> Response:
 async def reset_password(
     request: Request,
     db: PageDb,
-    settings: AppSettings,
+    ctx: Context,
     token: FormField = "",
     password: FormField = "",
     password_confirm: FormField = "",
@@ -262,9 +246,7 @@ async def reset_password(
             PasswordResetConfirm, {"token": token, "password": password}, RESET_MESSAGES
         )
         check_confirmation(password, password_confirm)
-        ip = visitor_ip(request)
-        await enforce(request, "password_reset", settings.rate_limit_password_reset, ip)
-        await service.reset_password(db, data.token, data.password)
+        await actions.reset_password(db, ctx, data)
     except FormInvalid as exc:
         return render_form(request, "auth/reset_password.html", form.invalid(exc.errors))
     except StudyhallError as exc:
@@ -272,5 +254,5 @@ async def reset_password(
         return render_form(request, "auth/reset_password.html", form.fail(exc, PASSWORD_ERRORS))
     # Every session was signed out, this browser's too.
     response = redirect("/login?notice=password-reset")
-    clear_session_cookie(response, settings)
+    clear_session_cookie(response, ctx.settings)
     return response

@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import service
+from studyhall.accounts import actions, service
 from studyhall.accounts.dependencies import SESSION_COOKIE
 from studyhall.accounts.service import Principal
 from studyhall.core.db import AFTER_COMMIT_KEY
-from studyhall.core.deps import DbSession, request_session
+from studyhall.core.deps import Context, DbSession, request_session
 from studyhall.core.errors import Unauthorized
 
 VIEWER_STATE = "viewer"
@@ -41,8 +41,10 @@ async def abandon_request_changes(request: Request) -> None:
         await abandon(db)
 
 
-async def get_viewer(request: Request, db: PageDb) -> Principal | None:
-    """The signed-in user of the browser session, or None (an ended session is no error)."""
+async def get_viewer(request: Request, db: PageDb, ctx: Context) -> Principal | None:
+    """The signed-in user of the browser session, or None (an ended session is no error).
+
+    A signed-in user's pages spend the same per-user budget as their API calls."""
     setattr(request.state, VIEWER_STATE, None)
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
@@ -53,6 +55,7 @@ async def get_viewer(request: Request, db: PageDb) -> Principal | None:
         return None
     request.state.user_id = str(principal.id)
     setattr(request.state, VIEWER_STATE, principal)
+    await actions.count_user_request(ctx, principal)
     return principal
 
 

@@ -20,8 +20,7 @@ from studyhall.core.errors import Forbidden, StudyhallError
 from studyhall.core.middleware import accepts_uploads
 from studyhall.core.pagination import MAX_PER_PAGE, PageParams
 from studyhall.core.storage import chunks_of
-from studyhall.questions import images, service
-from studyhall.questions.dependencies import author_of
+from studyhall.questions import actions, images, service
 from studyhall.questions.grading import parse_number
 from studyhall.questions.schemas import (
     MAX_OPTIONS,
@@ -84,7 +83,7 @@ FIELD_MESSAGES = {
 
 
 def _actor(viewer: Principal) -> service.Author:
-    return author_of(viewer)
+    return actions.author_of(viewer)
 
 
 def _labels() -> dict[str, Any]:
@@ -163,8 +162,8 @@ async def bank(request: Request, db: PageDb, viewer: SignedIn) -> Response:
     """Search and filter; HTMX asks for the results only, as the filters change."""
     actor = _actor(viewer)
     query = BankQuery.from_request(request)
-    results = await service.list_questions(
-        db, query.filter(), PageParams(page=query.page, per_page=PER_PAGE), actor
+    results = await actions.list_questions(
+        db, viewer, query.filter(), PageParams(page=query.page, per_page=PER_PAGE)
     )
     context = {
         **_labels(),
@@ -179,7 +178,7 @@ async def bank(request: Request, db: PageDb, viewer: SignedIn) -> Response:
         return render(
             request, "questions/_results.html", {**context, "partial": True}, headers=headers
         )
-    summary = await service.subject_summary(db, PageParams(page=1, per_page=MAX_PER_PAGE))
+    summary = await actions.subject_summary(db, viewer, PageParams(page=1, per_page=MAX_PER_PAGE))
     context["subjects"] = sorted({row.subject for row in summary.items if row.subject})
     context["systems"] = sorted({row.system for row in summary.items if row.system})
     return render(request, "questions/bank.html", context)
@@ -412,34 +411,26 @@ def _editor_page(
     return render(request, "questions/editor.html", context, status_code=status_code)
 
 
-def _require_author(viewer: Principal) -> service.Author:
-    actor = _actor(viewer)
-    if not actor.can_author:
-        raise Forbidden("Only teachers and admins write questions.", code="insufficient_role")
-    return actor
-
-
 @router.get(BANK + "/new")
 async def new_question_page(request: Request, viewer: SignedIn) -> Response:
-    _require_author(viewer)
+    actions.require_author(viewer)
     return _editor_page(request, Editor.blank())
 
 
 @router.post(BANK + "/new")
 async def create_question(request: Request, db: PageDb, viewer: SignedIn) -> Response:
-    actor = _require_author(viewer)
+    actions.require_author(viewer)  # before showing a form again, as the GET page does
     editor = _read_editor(await request.form())
     data = _parse_editor(editor, QuestionCreate)
     if data is None:
         return _editor_page(request, editor, status_code=editor.form.status)
-    created = await service.create_question(db, actor, data)
+    created = await actions.create_question(db, viewer, data)
     return redirect(f"{BANK}/{created.id}?done=created")
 
 
-async def _editable(
-    db: AsyncSession, actor: service.Author, question_id: uuid.UUID
-) -> QuestionRead:
-    question = await service.get_question(db, question_id, actor)
+async def _editable(db: AsyncSession, viewer: Principal, question_id: uuid.UUID) -> QuestionRead:
+    """The question for the editor; the service shows its content to its editors only."""
+    question = await actions.get_question(db, viewer, question_id)
     if question.content is None:  # visible, but not theirs to change
         raise Forbidden("You can only change your own questions.", code="not_question_author")
     return question
@@ -449,7 +440,7 @@ async def _editable(
 async def edit_question_page(
     question_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
 ) -> Response:
-    question = await _editable(db, _actor(viewer), question_id)
+    question = await _editable(db, viewer, question_id)
     return _editor_page(request, Editor.of(question), question)
 
 
@@ -457,13 +448,12 @@ async def edit_question_page(
 async def update_question(
     question_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
 ) -> Response:
-    actor = _actor(viewer)
-    question = await _editable(db, actor, question_id)
+    question = await _editable(db, viewer, question_id)
     editor = _read_editor(await request.form())
     data = _parse_editor(editor, QuestionUpdate)
     if data is None:
         return _editor_page(request, editor, question, status_code=editor.form.status)
-    updated = await service.update_question(db, actor, question_id, data)
+    updated = await actions.update_question(db, viewer, question_id, data)
     done = "new-version" if updated.version_count > question.version_count else "saved"
     return redirect(f"{BANK}/{question_id}?done={done}")
 
@@ -481,7 +471,7 @@ async def _question_page(
     status_code: int = 200,
 ) -> Response:
     actor = _actor(viewer)
-    question = await service.get_question(db, question_id, actor)
+    question = await actions.get_question(db, viewer, question_id)
     is_editor = question.content is not None
     context: dict[str, Any] = {
         **_labels(),
@@ -497,8 +487,8 @@ async def _question_page(
     if is_editor:
         first_page = PageParams(page=1, per_page=images.MAX_IMAGES_PER_QUESTION)
         context["images"] = (await images.list_images(db, actor, question_id, first_page)).items
-        history = await service.list_question_versions(
-            db, actor, question_id, PageParams(page=1, per_page=MAX_PER_PAGE)
+        history = await actions.list_versions(
+            db, viewer, question_id, PageParams(page=1, per_page=MAX_PER_PAGE)
         )
         context["versions"] = history.items
     return render(request, "questions/question.html", context, status_code=status_code)
@@ -513,13 +503,13 @@ async def question_page(
 
 @router.post(BANK + "/{question_id}/publish")
 async def publish_question(question_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response:
-    await service.publish_question(db, _actor(viewer), question_id)
+    await actions.publish_question(db, viewer, question_id)
     return redirect(f"{BANK}/{question_id}?done=published")
 
 
 @router.post(BANK + "/{question_id}/archive")
 async def archive_question(question_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response:
-    await service.archive_question(db, _actor(viewer), question_id)
+    await actions.archive_question(db, viewer, question_id)
     return redirect(f"{BANK}/{question_id}?done=archived")
 
 

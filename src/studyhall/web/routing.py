@@ -69,10 +69,17 @@ class PageRoute(APIRoute):
             except LoginRequired:
                 return _login_redirect(request)
             except StudyhallError as error:
-                await abandon_request_changes(request)
+                # As in the API: an error that must keep what was flushed (commit_anyway)
+                # commits with the request's session; any other undoes the request's writes.
+                if not error.commit_anyway:
+                    await abandon_request_changes(request)
                 return _error_page(request, error)
             except RequestValidationError:
                 return _invalid_request(request)
+            finally:
+                # The CSRF check parsed the form: close its spooled uploads even when the
+                # handler never got to them (a refused upload).
+                await request.close()
 
         return handle
 

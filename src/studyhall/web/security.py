@@ -15,7 +15,6 @@ from starlette.responses import Response
 
 from studyhall.accounts.dependencies import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from studyhall.core.errors import Forbidden
-from studyhall.core.ratelimit import client_ip
 from studyhall.core.security import constant_time_equals, sign
 from studyhall.core.settings import Settings
 
@@ -27,14 +26,6 @@ CSRF_COOKIE_SECONDS = 60 * 60 * 24 * 30
 def page_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
-
-
-def visitor_ip(request: Request) -> str:
-    return client_ip(request, page_settings(request).trusted_proxy)
-
-
-def user_agent(request: Request) -> str:
-    return request.headers.get("user-agent", "")
 
 
 # ---------------------------------------------------------------- CSRF

@@ -23,6 +23,8 @@ from studyhall.core.errors import BadRequest
 from studyhall.core.security import hash_password, verify_password
 from studyhall.core.settings import Settings
 
+PASSWORD_CHANGE_LOCKOUT = "password-change"  # noqa: S105 (a lockout scope)
+
 
 async def request_password_reset(db: AsyncSession, settings: Settings, email: str) -> None:
     """Email a reset link if the account exists; the caller answers the same either way."""
@@ -49,11 +51,21 @@ async def reset_password(db: AsyncSession, raw_token: str, new_password: str) ->
 
 
 async def change_password(
-    db: AsyncSession, principal: Principal, current_password: str, new_password: str
+    db: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    current_password: str,
+    new_password: str,
 ) -> None:
+    """Wrong current passwords count towards a lockout of the account's password changes
+    (a stolen session must not become a way to guess the password)."""
     user = await get_user(db, principal.id)
+    await lockout.refuse_if_locked(PASSWORD_CHANGE_LOCKOUT, str(user.id))
     if not verify_password(current_password, user.password_hash):
+        await lockout.record_failure(settings, PASSWORD_CHANGE_LOCKOUT, str(user.id))
+        _security_event("password_change_failed", user_id=str(user.id))
         raise BadRequest("The current password is incorrect.", code="invalid_credentials")
+    await lockout.clear(PASSWORD_CHANGE_LOCKOUT, str(user.id))
     check_password_policy(new_password, user.email, user.name)
     await _set_password(db, user, new_password, "password_changed")
 

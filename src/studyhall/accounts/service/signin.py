@@ -19,7 +19,7 @@ from studyhall.accounts.service.common import (
 )
 from studyhall.accounts.service.twofactor import _accept_second_factor
 from studyhall.core import cache
-from studyhall.core.errors import Forbidden, Locked, Unauthorized
+from studyhall.core.errors import Forbidden, Unauthorized
 from studyhall.core.security import (
     InvalidToken,
     decode_jwt,
@@ -28,17 +28,6 @@ from studyhall.core.security import (
     verify_password,
 )
 from studyhall.core.settings import Settings
-
-
-async def _refuse_if_locked(scope: str, subject: str) -> None:
-    state = await lockout.check(scope, subject)
-    if state.locked:
-        raise Locked(
-            f"Too many failed attempts. Try again in {state.retry_after} seconds.",
-            code="locked_out",
-            headers={"Retry-After": str(state.retry_after)},
-            extra={"retry_after": state.retry_after},
-        )
 
 
 async def _record_login_failure(settings: Settings, email: str, user: User | None, ip: str) -> None:
@@ -66,8 +55,8 @@ async def authenticate(
 ) -> LoginOutcome:
     """Check the password (with lockout); a user with 2FA gets a challenge instead of a session."""
     email = normalize_email(email)
-    await _refuse_if_locked("login", email)
-    await _refuse_if_locked("login-ip", ip)
+    await lockout.refuse_if_locked("login", email)
+    await lockout.refuse_if_locked("login-ip", ip)
     user = await _user_by_email(db, email)
     if user is None or not verify_password(password, user.password_hash if user else None):
         await _record_login_failure(settings, email, user, ip)
@@ -102,8 +91,8 @@ async def complete_two_factor(
             "The sign-in step expired; enter your password again.", code="invalid_challenge"
         ) from exc
     user = await get_user(db, uuid.UUID(claims["sub"]))
-    await _refuse_if_locked("2fa", str(user.id))
-    await _refuse_if_locked("2fa-ip", ip)
+    await lockout.refuse_if_locked("2fa", str(user.id))
+    await lockout.refuse_if_locked("2fa-ip", ip)
     if not user.totp_enabled or not user.is_active:
         raise Unauthorized("Two-factor sign-in is not possible.", code="invalid_challenge")
     if not await _accept_second_factor(db, settings, user, code):

@@ -11,10 +11,11 @@ from starlette.responses import Response
 
 from studyhall.attempts import service as attempts
 from studyhall.core.pagination import PageParams
-from studyhall.quizzes import service
+from studyhall.quizzes import actions, service
+from studyhall.quizzes.actions import actor_of
 from studyhall.quizzes.schemas import FeedbackMode, QuizFilter, QuizSettings
 from studyhall.web.deps import PageDb, SignedIn
-from studyhall.web.quizzes_pages.common import PER_PAGE, QUIZZES, actor_of, done_message
+from studyhall.web.quizzes_pages.common import PER_PAGE, QUIZZES, done_message
 from studyhall.web.rendering import is_htmx, render
 from studyhall.web.routing import page_router
 
@@ -123,8 +124,8 @@ async def browse(request: Request, db: PageDb, viewer: SignedIn) -> Response:
     """Browse by category, search by words; HTMX asks for the results only."""
     actor = actor_of(viewer)
     query = BrowseQuery.from_request(request)
-    results = await service.list_quizzes(
-        db, actor, query.filter(), PageParams(page=query.page, per_page=PER_PAGE)
+    results = await actions.list_quizzes(
+        db, viewer, query.filter(), PageParams(page=query.page, per_page=PER_PAGE)
     )
     categories = await service.all_categories(db)
     current = next((c for c in categories if c.slug == query.category), None)
@@ -146,7 +147,7 @@ async def browse(request: Request, db: PageDb, viewer: SignedIn) -> Response:
 
 @router.get(QUIZZES + "/{quiz_id}")
 async def quiz_page(quiz_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn) -> Response:
-    quiz = await service.get_quiz(db, actor_of(viewer), quiz_id)
+    quiz = await actions.get_quiz(db, viewer, quiz_id)
     attempts_used = (
         await attempts.count_quiz_attempts(db, quiz.id, viewer.id)
         if quiz.attempts_allowed is not None

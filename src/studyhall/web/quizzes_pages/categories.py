@@ -12,14 +12,14 @@ from starlette.responses import Response
 
 from studyhall.accounts.service import Principal
 from studyhall.core.errors import StudyhallError
-from studyhall.quizzes import service
+from studyhall.quizzes import actions, service
+from studyhall.quizzes.actions import author_of
 from studyhall.quizzes.schemas import CategoryCreate, CategoryRead, CategoryUpdate
 from studyhall.web.deps import PageDb, SignedIn, abandon
 from studyhall.web.forms import FormState
 from studyhall.web.quizzes_pages.common import (
     CATEGORIES,
     CATEGORY_MESSAGES,
-    author_of,
     done_message,
     parse_form_data,
 )
@@ -73,13 +73,12 @@ async def categories_page(request: Request, db: PageDb, viewer: SignedIn) -> Res
 
 @router.post(CATEGORIES)
 async def create_category(request: Request, db: PageDb, viewer: SignedIn) -> Response:
-    actor = author_of(viewer)
     state = _category_form(await request.form(), "new-")
     data = parse_form_data(CategoryCreate, state.values, state, CATEGORY_MESSAGES)
     if data is None:
         return await _categories_page(request, db, viewer, {"new": state}, state.status)
     try:
-        await service.create_category(db, actor, data)
+        await actions.create_category(db, viewer, data)
     except StudyhallError as exc:
         if exc.code not in NAME_FIELD:
             raise
@@ -93,14 +92,13 @@ async def create_category(request: Request, db: PageDb, viewer: SignedIn) -> Res
 async def update_category(
     category_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
 ) -> Response:
-    actor = author_of(viewer)
     key = str(category_id)
     state = _category_form(await request.form(), f"c{category_id}-")
     data = parse_form_data(CategoryUpdate, state.values, state, CATEGORY_MESSAGES)
     if data is None:
         return await _categories_page(request, db, viewer, {key: state}, state.status)
     try:
-        await service.update_category(db, actor, category_id, data)
+        await actions.update_category(db, viewer, category_id, data)
     except StudyhallError as exc:
         if exc.code not in NAME_FIELD:
             raise
@@ -112,5 +110,5 @@ async def update_category(
 
 @router.post(CATEGORIES + "/{category_id}/delete")
 async def delete_category(category_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response:
-    await service.delete_category(db, author_of(viewer), category_id)
+    await actions.delete_category(db, viewer, category_id)
     return redirect(f"{CATEGORIES}?done=category-deleted")

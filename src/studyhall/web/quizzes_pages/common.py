@@ -8,9 +8,6 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from studyhall.accounts.service import Principal
-from studyhall.core.errors import Forbidden
-from studyhall.quizzes import service
 from studyhall.quizzes.schemas import FeedbackMode
 from studyhall.web.forms import FormState
 
@@ -58,17 +55,6 @@ CATEGORY_MESSAGES = {
     "name": "Enter a name of up to 100 characters.",
     "description": "Keep the description under 2,000 characters.",
 }
-
-
-def actor_of(viewer: Principal) -> service.Actor:
-    return service.Actor.of(viewer.id, viewer.roles)
-
-
-def author_of(viewer: Principal) -> service.Actor:
-    actor = actor_of(viewer)
-    if not actor.can_author:
-        raise Forbidden("Only teachers and admins write quizzes.", code="insufficient_role")
-    return actor
 
 
 def done_message(request: Request) -> str | None:

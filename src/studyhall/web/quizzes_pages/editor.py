@@ -16,9 +16,10 @@ from starlette.responses import Response
 from studyhall.accounts.service import Principal
 from studyhall.core.errors import Forbidden, StudyhallError
 from studyhall.core.pagination import PageParams
-from studyhall.questions import service as questions
+from studyhall.questions import actions as questions
 from studyhall.questions.schemas import QuestionFilter, QuestionStatus
-from studyhall.quizzes import service
+from studyhall.quizzes import actions, service
+from studyhall.quizzes.actions import author_of
 from studyhall.quizzes.schemas import FeedbackMode, QuizCreate, QuizRead, QuizUpdate
 from studyhall.web.deps import PageDb, SignedIn, abandon
 from studyhall.web.forms import FormState
@@ -28,8 +29,6 @@ from studyhall.web.quizzes_pages.common import (
     PICKER_PER_PAGE,
     QUIZZES,
     SETTINGS_MESSAGES,
-    actor_of,
-    author_of,
     done_message,
     parse_form_data,
 )
@@ -126,13 +125,12 @@ async def new_quiz_page(request: Request, db: PageDb, viewer: SignedIn) -> Respo
 
 @router.post(QUIZZES + "/new")
 async def create_quiz(request: Request, db: PageDb, viewer: SignedIn) -> Response:
-    actor = author_of(viewer)
     state = _read_settings_form(await request.form())
     data = parse_form_data(QuizCreate, _settings_data(state), state, SETTINGS_MESSAGES)
     if data is None:
         return await _settings_page(request, db, state, status_code=state.status)
     try:
-        created = await service.create_quiz(db, actor, data)
+        created = await actions.create_quiz(db, viewer, data)
     except StudyhallError as exc:
         if exc.code not in CATEGORY_FIELD:
             raise
@@ -168,15 +166,14 @@ class Picker:
 
 
 async def _editor_context(
-    db: AsyncSession, actor: service.Actor, quiz_id: uuid.UUID, picker: Picker
+    db: AsyncSession, viewer: Principal, quiz_id: uuid.UUID, picker: Picker
 ) -> dict[str, Any]:
-    items = await service.quiz_questions(db, actor, quiz_id)
-    bank_actor = questions.Author(id=actor.id, is_admin=actor.is_admin, can_author=actor.can_author)
+    items = await actions.quiz_questions(db, viewer, quiz_id)
     found = await questions.list_questions(
         db,
+        viewer,
         QuestionFilter(text=picker.text, status=QuestionStatus.PUBLISHED),
         PageParams(page=picker.page, per_page=PICKER_PER_PAGE),
-        bank_actor,
     )
     return {
         "items": items,
@@ -194,11 +191,10 @@ async def _editor_page(
     state: FormState | None = None,
     status_code: int = 200,
 ) -> Response:
-    actor = actor_of(viewer)
-    quiz = await service.get_quiz(db, actor, quiz_id)
+    quiz = await actions.get_quiz(db, viewer, quiz_id)
     if not quiz.can_edit:
         raise Forbidden("You can only change your own quizzes.", code="not_quiz_author")
-    context = await _editor_context(db, actor, quiz_id, Picker.from_request(request))
+    context = await _editor_context(db, viewer, quiz_id, Picker.from_request(request))
     if is_htmx(request) and request.headers.get("hx-target") == "picker-results":
         return render(request, "quizzes/_picker.html", {"quiz": quiz, **context})
     form = state or FormState.of(_settings_values(quiz))
@@ -217,13 +213,12 @@ async def edit_quiz_page(
 async def update_quiz(
     quiz_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
 ) -> Response:
-    actor = author_of(viewer)
     state = _read_settings_form(await request.form())
     data = parse_form_data(QuizUpdate, _settings_data(state), state, SETTINGS_MESSAGES)
     if data is None:
         return await _editor_page(request, db, viewer, quiz_id, state, state.status)
     try:
-        await service.update_quiz(db, actor, quiz_id, data)
+        await actions.update_quiz(db, viewer, quiz_id, data)
     except StudyhallError as exc:
         if exc.code not in CATEGORY_FIELD:
             raise
@@ -238,7 +233,7 @@ async def publish_quiz(
     quiz_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
 ) -> Response:
     try:
-        await service.publish_quiz(db, author_of(viewer), quiz_id)
+        await actions.publish_quiz(db, viewer, quiz_id)
     except StudyhallError as exc:
         if exc.status != 409:
             raise
@@ -250,9 +245,8 @@ async def publish_quiz(
 async def _publish_refused(
     request: Request, db: AsyncSession, viewer: Principal, quiz_id: uuid.UUID, exc: StudyhallError
 ) -> Response:
-    actor = actor_of(viewer)
-    quiz = await service.get_quiz(db, actor, quiz_id)
-    context = await _editor_context(db, actor, quiz_id, Picker.from_request(request))
+    quiz = await actions.get_quiz(db, viewer, quiz_id)
+    context = await _editor_context(db, viewer, quiz_id, Picker.from_request(request))
     context["publish_problem"] = exc.detail
     form = FormState.of(_settings_values(quiz))
     return await _settings_page(request, db, form, quiz, exc.status, extra=context)
@@ -260,13 +254,13 @@ async def _publish_refused(
 
 @router.post(QUIZZES + "/{quiz_id}/unpublish")
 async def unpublish_quiz(quiz_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response:
-    await service.unpublish_quiz(db, author_of(viewer), quiz_id)
+    await actions.unpublish_quiz(db, viewer, quiz_id)
     return redirect(f"{QUIZZES}/{quiz_id}/edit?done=unpublished")
 
 
 @router.post(QUIZZES + "/{quiz_id}/delete")
 async def delete_quiz(quiz_id: uuid.UUID, db: PageDb, viewer: SignedIn) -> Response:
-    await service.delete_quiz(db, author_of(viewer), quiz_id)
+    await actions.delete_quiz(db, viewer, quiz_id)
     return redirect(f"{QUIZZES}?done=deleted")
 
 
@@ -285,9 +279,8 @@ async def _questions_changed(
     the editor."""
     if not is_htmx(request):
         return redirect(f"{QUIZZES}/{quiz_id}/edit?done=questions#questions")
-    actor = actor_of(viewer)
-    quiz = await service.get_quiz(db, actor, quiz_id)
-    items = await service.quiz_questions(db, actor, quiz_id)
+    quiz = await actions.get_quiz(db, viewer, quiz_id)
+    items = await actions.quiz_questions(db, viewer, quiz_id)
     context = {"quiz": quiz, "items": items, "announcement": announcement, "focus": focus}
     return render(request, "quizzes/_questions.html", context)
 
@@ -303,12 +296,11 @@ def _form_uuid(form: FormData, name: str) -> uuid.UUID | None:
 async def add_question(
     quiz_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
 ) -> Response:
-    actor = author_of(viewer)
     question_id = _form_uuid(await request.form(), "question_id")
     if question_id is None:
         return await _questions_changed(request, db, viewer, quiz_id, "Choose a question to add.")
     try:
-        items = await service.add_quiz_question(db, actor, quiz_id, question_id)
+        items = await actions.add_quiz_question(db, viewer, quiz_id, question_id)
     except StudyhallError as exc:
         if exc.code not in ("duplicate_question", "question_not_published", "unknown_question"):
             raise
@@ -322,14 +314,13 @@ async def add_question(
 async def move_question(
     quiz_id: uuid.UUID, question_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
 ) -> Response:
-    actor = author_of(viewer)
     direction = str((await request.form()).get("direction") or "")
-    current = [item.question_id for item in await service.quiz_questions(db, actor, quiz_id)]
+    current = [item.question_id for item in await actions.quiz_questions(db, viewer, quiz_id)]
     if question_id not in current or direction not in ("up", "down"):
         return await _questions_changed(request, db, viewer, quiz_id, "Nothing was moved.")
     position = current.index(question_id) + (-1 if direction == "up" else 1)
     position = max(0, min(position, len(current) - 1))
-    await service.move_quiz_question(db, actor, quiz_id, question_id, position)
+    await actions.move_quiz_question(db, viewer, quiz_id, question_id, position)
     # Keep focus on the button pressed, or on its twin once the item reaches an end.
     at_edge = position == 0 if direction == "up" else position == len(current) - 1
     other = "down" if direction == "up" else "up"
@@ -342,9 +333,8 @@ async def move_question(
 async def remove_question(
     quiz_id: uuid.UUID, question_id: uuid.UUID, request: Request, db: PageDb, viewer: SignedIn
 ) -> Response:
-    actor = author_of(viewer)
     try:
-        await service.remove_quiz_question(db, actor, quiz_id, question_id)
+        await actions.remove_quiz_question(db, viewer, quiz_id, question_id)
     except StudyhallError as exc:
         if exc.code not in ("quiz_has_no_questions", "question_not_in_quiz"):
             raise
