@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Jobs run their coroutines on this loop, where the cache and database clients live.
-        register_app_loop(asyncio.get_running_loop())
+        register_app_loop(asyncio.get_running_loop(), app.state.sessionmaker)
         _freeze_startup_objects()
         consumer = (
             start_consumer(settings.worker_threads) if settings.run_worker_in_process else None
