@@ -99,15 +99,16 @@ PENDING_JOBS_KEY = "jobs_after_commit"
 
 
 def _message(task: Any, args: Sequence[object]) -> Task:
+    name = task.task_class.__name__
     for position, value in enumerate(args):
         if not isinstance(value, _PLAIN_TYPES):
             raise TypeError(
-                f"{task.name}: argument {position} is a {type(value).__name__}; jobs take ids "
+                f"{name}: argument {position} is a {type(value).__name__}; jobs take ids "
                 "and plain values and load the rest themselves"
             )
         if isinstance(value, str) and len(value) > MAX_TEXT_ARG_CHARS:
             raise ValueError(
-                f"{task.name}: argument {position} has {len(value)} characters; a job carries "
+                f"{name}: argument {position} has {len(value)} characters; a job carries "
                 "ids, not bodies (store the text and pass its id)"
             )
     message: Task = task.s(*args)
@@ -124,6 +125,8 @@ def enqueue_after_commit(session: AsyncSession, task: Any, *args: JobArg) -> Non
     Arguments are checked here: ids and short plain values only (`JobArg`).
     """
     message = _message(task, args)
+    if not session.sync_session.in_transaction():
+        session.sync_session.begin()  # no I/O yet; a rollback must have a transaction to undo
     pending: list[Task] | None = session.info.get(PENDING_JOBS_KEY)
     if pending is None:
         pending = session.info[PENDING_JOBS_KEY] = []
