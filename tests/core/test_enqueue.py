@@ -119,6 +119,10 @@ async def test_jobs_take_ids_and_plain_values_only(app: FastAPI, argument: objec
             jobs.enqueue_after_commit(db, note, argument)  # type: ignore[arg-type]
     with pytest.raises((TypeError, ValueError), match="note: argument 0"):
         await jobs.enqueue_now(note, argument)  # type: ignore[arg-type]
+    with pytest.raises((TypeError, ValueError), match="note: argument 0"):
+        note.s(argument)  # and so does calling the task, which enqueues `note.s(...)`
+    with pytest.raises((TypeError, ValueError), match="note: argument 0"):
+        note.s(value=argument)
 
 
 async def test_plain_values_pass(app: FastAPI) -> None:

@@ -19,8 +19,8 @@ from studyhall.accounts import emails
 from studyhall.accounts.models import TokenPurpose, User
 from studyhall.accounts.tokens import issue_account_token
 from studyhall.core.email import Email, deliver_email
-from studyhall.core.jobs import job_session, run_async, task
-from studyhall.core.settings import Settings, get_settings
+from studyhall.core.jobs import job_session, job_settings, run_async, task
+from studyhall.core.settings import Settings
 
 Prepare = Callable[[AsyncSession, Settings], Awaitable[Email | None]]
 
@@ -28,13 +28,13 @@ Prepare = Callable[[AsyncSession, Settings], Awaitable[Email | None]]
 def _send(prepare: Prepare) -> None:
     """Prepare the message on the loop that owns the database clients, then send it from
     this job thread (SMTP blocks)."""
-    settings = get_settings()
 
-    async def prepared() -> Email | None:
+    async def prepared() -> tuple[Email | None, Settings]:
+        settings = job_settings()
         async with job_session() as db:
-            return await prepare(db, settings)
+            return await prepare(db, settings), settings
 
-    email = run_async(prepared)
+    email, settings = run_async(prepared)
     if email is not None:
         deliver_email(email, settings)
 

@@ -17,12 +17,13 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import structlog
 from huey import Huey, RedisHuey, SqliteHuey, signals
-from huey.api import Task
+from huey.api import Task, TaskWrapper
 from huey.consumer import Consumer, Scheduler
 from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import event
@@ -40,11 +41,49 @@ DEFAULT_RETRIES = 5
 DEFAULT_RETRY_DELAY = 2  # seconds, doubled on every retry by retry_backoff
 
 
+# What a task may take: ids and short plain values. Text longer than this is a body (or a
+# document), which belongs in a row the job reads by id.
+JobArg = str | int | float | bool | uuid.UUID | datetime | date | None
+_PLAIN_TYPES = (str, int, float, bool, uuid.UUID, datetime, date, type(None))
+MAX_TEXT_ARG_CHARS = 256
+
+
+def check_job_args(task_name: str, args: Sequence[object]) -> None:
+    """Refuse anything but ids and short plain values (`JobArg`): a job loads the rest."""
+    for position, value in enumerate(args):
+        if not isinstance(value, _PLAIN_TYPES):
+            raise TypeError(
+                f"{task_name}: argument {position} is a {type(value).__name__}; jobs take ids "
+                "and plain values and load the rest themselves"
+            )
+        if isinstance(value, str) and len(value) > MAX_TEXT_ARG_CHARS:
+            raise ValueError(
+                f"{task_name}: argument {position} has {len(value)} characters; a job carries "
+                "ids, not bodies (store the text and pass its id)"
+            )
+
+
+class CheckedTaskWrapper(TaskWrapper):  # type: ignore[misc]
+    """Every way of making a task's message (calling the task, `.s()`, our enqueue functions)
+    checks its arguments first."""
+
+    def s(self, *args: Any, **kwargs: Any) -> Task:
+        name = self.task_class.__name__
+        check_job_args(name, args)
+        check_job_args(name, [v for k, v in kwargs.items() if k not in ("eta", "delay")])
+        message: Task = super().s(*args, **kwargs)
+        return message
+
+
 def make_huey(settings: Settings) -> Huey:
+    queue: Huey
     if settings.redis_url:
-        return RedisHuey(settings.redis_namespace, url=settings.redis_url, utc=True)
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("studyhall", filename=str(settings.var_dir / "jobs.db"), utc=True)
+        queue = RedisHuey(settings.redis_namespace, url=settings.redis_url, utc=True)
+    else:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        queue = SqliteHuey("studyhall", filename=str(settings.var_dir / "jobs.db"), utc=True)
+    queue.task_wrapper_class = CheckedTaskWrapper
+    return queue
 
 
 huey: Huey = make_huey(get_settings())
@@ -90,28 +129,11 @@ def queue_ping() -> bool:
 
 # ---------------------------------------------------------------- enqueueing
 
-# What a task may take: ids and short plain values. Text longer than this is a body (or a
-# document), which belongs in a row the job reads by id.
-JobArg = str | int | float | bool | uuid.UUID | datetime | date | None
-_PLAIN_TYPES = (str, int, float, bool, uuid.UUID, datetime, date, type(None))
-MAX_TEXT_ARG_CHARS = 256
 PENDING_JOBS_KEY = "jobs_after_commit"
 
 
 def _message(task: Any, args: Sequence[object]) -> Task:
-    name = task.task_class.__name__
-    for position, value in enumerate(args):
-        if not isinstance(value, _PLAIN_TYPES):
-            raise TypeError(
-                f"{name}: argument {position} is a {type(value).__name__}; jobs take ids "
-                "and plain values and load the rest themselves"
-            )
-        if isinstance(value, str) and len(value) > MAX_TEXT_ARG_CHARS:
-            raise ValueError(
-                f"{name}: argument {position} has {len(value)} characters; a job carries "
-                "ids, not bodies (store the text and pass its id)"
-            )
-    message: Task = task.s(*args)
+    message: Task = task.s(*args)  # checks the arguments (CheckedTaskWrapper)
     return message
 
 
@@ -333,23 +355,46 @@ JOB_TIMEOUT_SECONDS = 300
 _app_loop: asyncio.AbstractEventLoop | None = None
 _own_loop: asyncio.AbstractEventLoop | None = None
 _own_loop_lock = threading.Lock()
-# Database sessions of jobs, per loop: the app's own sessionmaker on the app's loop, else an
-# engine made for (and kept by) the loop the job runs on.
-_sessionmakers: dict[asyncio.AbstractEventLoop, async_sessionmaker[AsyncSession]] = {}
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job's coroutine works with: the settings and database of the process."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+# Per loop: the app's own settings and sessions on the app's loop, else the process's settings
+# and an engine made for (and kept by) the loop the job runs on.
+_contexts: dict[asyncio.AbstractEventLoop, JobContext] = {}
 
 
 def register_app_loop(
-    loop: asyncio.AbstractEventLoop | None,
-    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    loop: asyncio.AbstractEventLoop | None, context: JobContext | None = None
 ) -> None:
     """Called by the app's lifespan (with None on shutdown): jobs then run their coroutines
-    on the app's loop, with the app's database sessions."""
+    on the app's loop, with the app's settings and database sessions."""
     global _app_loop
     if loop is None and _app_loop is not None:
-        _sessionmakers.pop(_app_loop, None)
+        _contexts.pop(_app_loop, None)
     _app_loop = loop
-    if loop is not None and sessionmaker is not None:
-        _sessionmakers[loop] = sessionmaker
+    if loop is not None and context is not None:
+        _contexts[loop] = context
+
+
+def _job_context() -> JobContext:
+    loop = asyncio.get_running_loop()
+    context = _contexts.get(loop)
+    if context is None:
+        settings = get_settings()
+        context = _contexts[loop] = JobContext(settings, make_sessionmaker(make_engine(settings)))
+    return context
+
+
+def job_settings() -> Settings:
+    """The settings a job's coroutine works with (those of the app whose loop runs it)."""
+    return _job_context().settings
 
 
 def _worker_loop() -> asyncio.AbstractEventLoop:
@@ -378,9 +423,5 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 async def job_session() -> AsyncIterator[AsyncSession]:
     """One transaction of a job, committed when the block ends (rolled back if it raises);
     its after-commit work (such as further jobs) runs then."""
-    loop = asyncio.get_running_loop()
-    factory = _sessionmakers.get(loop)
-    if factory is None:
-        factory = _sessionmakers[loop] = make_sessionmaker(make_engine(get_settings()))
-    async with session_scope(factory) as session:
+    async with session_scope(_job_context().sessionmaker) as session:
         yield session
