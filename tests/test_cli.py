@@ -249,7 +249,8 @@ def _worker_threads(tmp_path: Path, *args: str, env_threads: str | None = None) 
             assert time.monotonic() < deadline, "the worker did not start"
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)  # huey's graceful stop
-        assert process.wait(timeout=20) == 0
+        # 130: the signal came before huey installed its handlers (it logs before that).
+        assert process.wait(timeout=20) in (0, 130)
     finally:
         if process.poll() is None:
             process.kill()
