@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from studyhall.accounts.models import Role, User, UserRole  # noqa: E402
 from studyhall.app import create_app  # noqa: E402
+from studyhall.core import jobs  # noqa: E402
 from studyhall.core.db import utcnow  # noqa: E402
+from studyhall.core.email import deliver  # noqa: E402
+from studyhall.core.metrics import registry  # noqa: E402
 from studyhall.core.security import hash_password  # noqa: E402
 from studyhall.core.settings import Settings, get_settings  # noqa: E402
 from studyhall.migrate import upgrade  # noqa: E402
@@ -43,6 +48,39 @@ from studyhall.models import metadata  # noqa: E402
 PASSWORD = "a long and unusual passphrase"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_\-]+)")
+
+
+@jobs.task(retries=0)  # type: ignore[untyped-decorator]
+def deliver_test_mail(to: str, subject: str) -> None:
+    """A job that sends a message whose text is its subject (for tests of the queue)."""
+    deliver(to, subject, subject)
+
+
+def _job_signals(state: str) -> float:
+    total = 0.0
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == "studyhall_jobs_total" and sample.labels["state"] == state:
+                total += sample.value
+    return total
+
+
+def jobs_settled() -> bool:
+    """Every job this process queued has run to its end (none waits, runs or awaits a retry).
+
+    The in-process consumer is the queue's only one in the tests, and enqueues, runs and
+    outcomes are all counted here (huey's signals feed the job metrics)."""
+    ended = sum(_job_signals(s) for s in ("complete", "error", "revoked", "expired"))
+    if _job_signals("enqueued") != ended:
+        return False
+    return bool(jobs.huey.pending_count() == 0 and jobs.huey.scheduled_count() == 0)
+
+
+async def settle_jobs(within: float = 15) -> None:
+    deadline = time.monotonic() + within
+    while not await asyncio.to_thread(jobs_settled):
+        assert time.monotonic() < deadline, f"jobs still running after {within}s"
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

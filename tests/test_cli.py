@@ -352,3 +352,49 @@ def test_an_invalid_secret_like_setting_is_named_but_not_echoed(
     assert result.exit_code == cli.CONFIG_ERROR
     assert "STUDYHALL_DATABASE_URL: Input should be a valid string" in result.stderr
     assert "not" not in result.stderr.split("STUDYHALL_DATABASE_URL", 1)[1]
+
+
+# ---------------------------------------------------------------- studyhall worker
+
+
+def _worker_threads(tmp_path: Path, *args: str, env_threads: str | None = None) -> str:
+    """Run `studyhall worker ARGS` until its consumer has started; returns what it printed."""
+    env = _embedded_environment(tmp_path, free_port())
+    env["STUDYHALL_LOG_LEVEL"] = "INFO"
+    env["STUDYHALL_LOG_JSON"] = "false"
+    if env_threads is not None:
+        env["STUDYHALL_WORKER_THREADS"] = env_threads
+    tmp_path.mkdir()
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(STUDYHALL), "worker", "--metrics-port", "0", *args],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Huey consumer started" not in log_path.read_text():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)  # huey's graceful stop
+        # 130: the signal came before huey installed its handlers (it logs before that).
+        assert process.wait(timeout=20) in (0, 130)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return log_path.read_text()
+
+
+def test_worker_threads_follow_the_setting_unless_given(tmp_path: Path) -> None:
+    from_setting = _worker_threads(tmp_path / "setting", env_threads="3")
+    assert "queue with 3 threads" in from_setting
+    assert "Huey consumer started with 3 thread" in from_setting
+
+    given = _worker_threads(tmp_path / "option", "--threads", "5", env_threads="3")
+    assert "queue with 5 threads" in given
+    assert "Huey consumer started with 5 thread" in given

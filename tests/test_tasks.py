@@ -9,6 +9,10 @@ from studyhall.core.jobs import huey
 def test_every_module_task_is_registered() -> None:
     registered = set(huey._registry._registry)
     assert {
-        "studyhall.core.email.deliver_email_task",
+        "studyhall.accounts.tasks.send_verification_email",
+        "studyhall.accounts.tasks.send_password_reset_email",
+        "studyhall.accounts.tasks.send_already_registered_email",
+        "studyhall.accounts.tasks.send_password_changed_email",
+        "studyhall.accounts.tasks.send_account_locked_email",
         "studyhall.attempts.tasks.submit_overdue_attempts_job",
     } <= registered

@@ -26,6 +26,7 @@ from studyhall.core.cache import close_cache, setup_cache
 from studyhall.core.db import make_engine, make_sessionmaker
 from studyhall.core.errors import install_error_handlers
 from studyhall.core.jobs import (
+    JobContext,
     refresh_queue_gauges,
     register_app_loop,
     start_consumer,
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Jobs run their coroutines on this loop, where the cache and database clients live.
-        register_app_loop(asyncio.get_running_loop())
+        register_app_loop(asyncio.get_running_loop(), JobContext(settings, app.state.sessionmaker))
         _freeze_startup_objects()
         consumer = (
             start_consumer(settings.worker_threads) if settings.run_worker_in_process else None

@@ -142,27 +142,31 @@ def serve(
 
 @app.command()
 def worker(
-    threads: Annotated[int, typer.Option(help="worker threads")] = 4,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="worker threads (default: STUDYHALL_WORKER_THREADS)", min=1),
+    ] = None,
     metrics_port: Annotated[int, typer.Option(help="serve /metrics on this port (0: off)")] = 9101,
 ) -> None:
     """Consume the job queue.
 
     Use with STUDYHALL_REDIS_URL set, and STUDYHALL_RUN_WORKER_IN_PROCESS=false for `serve`.
+    Any number of workers can run: periodic tasks are still enqueued once per minute.
     """
     settings = _load_settings()  # before the imports below, which read the settings too
-    from huey.consumer import Consumer
     from prometheus_client import start_http_server
 
     import studyhall.app  # noqa: F401  (imports every module, registering its tasks)
-    from studyhall.core.jobs import huey
+    from studyhall.core.jobs import huey, make_consumer
     from studyhall.core.logging import configure_logging
     from studyhall.core.metrics import registry
 
     configure_logging(settings.log_level, settings.log_json)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+    threads = threads or settings.worker_threads
     console.print(f"Worker consuming the {type(huey).__name__} queue with {threads} threads.")
-    Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
+    make_consumer(threads).run()
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
+from studyhall.accounts import tasks as accounts_tasks
 from studyhall.attempts import tasks as attempts_tasks
-from studyhall.core import email as core_email
 
-__all__ = ["attempts_tasks", "core_email"]
+__all__ = ["accounts_tasks", "attempts_tasks"]

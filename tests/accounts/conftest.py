@@ -21,11 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts import totp
 from studyhall.accounts.models import Role, User, UserRole
 from studyhall.core.db import utcnow
-from studyhall.core.email import send_email
 from studyhall.core.security import hash_password
 from studyhall.core.settings import Settings
 from tests.backends import Mailbox
-from tests.conftest import PASSWORD, SignedInUser, sign_in
+from tests.conftest import PASSWORD, SignedInUser, settle_jobs, sign_in
 
 API = "/api/v1"
 
@@ -163,10 +162,8 @@ def security_log(caplog: pytest.LogCaptureFixture) -> SecurityLog:
 
 
 async def settle_mail(mailbox: Mailbox) -> None:
-    """Wait until mail queued before now has been delivered (a sentinel goes through the queue)."""
-    sentinel = f"sentinel-{uuid.uuid4().hex[:8]}@example.com"
-    send_email(sentinel, "sentinel", "sentinel")
-    await mailbox.wait_for(sentinel, "sentinel")
+    """Wait until mail queued before now has been delivered (every queued job has ended)."""
+    await settle_jobs()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -14,10 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.values import MultiProcessValue
 
 from studyhall.core import cache
-from studyhall.core.email import send_email
 from studyhall.core.metrics import MULTIPROC_DIR_ENV
 from tests.backends import Mailbox
-from tests.conftest import SignedInUser
+from tests.conftest import SignedInUser, deliver_test_mail
 from tests.core.conftest import PING, AppFactory, eventually, metric, scrape
 
 
@@ -114,10 +113,10 @@ async def test_rate_limit_rejections(make_app: AppFactory) -> None:
 
 
 async def test_job_counts_by_state(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
-    task = {"task": "deliver_email_task"}
+    task = {"task": "deliver_test_mail"}
     before = await scrape(client)
     to = f"metrics-{uuid.uuid4().hex[:8]}@example.com"
-    send_email(to, "Metrics", "Counting jobs.")
+    deliver_test_mail(to, "Metrics")
     await mailbox.wait_for(to, "Metrics")
 
     async def completed() -> bool:

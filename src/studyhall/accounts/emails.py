@@ -1,12 +1,12 @@
-"""The text of the emails the accounts module sends."""
+"""The text of the emails the accounts module sends (rendered by its jobs, see tasks.py)."""
 
 from __future__ import annotations
 
-from studyhall.core.email import send_email
+from studyhall.core.email import Email
 
 
-def send_verification(to: str, name: str, link: str, hours: int) -> None:
-    send_email(
+def verification(to: str, name: str, link: str, hours: int) -> Email:
+    return Email(
         to,
         "Verify your Studyhall email address",
         f"Hello {name},\n\nConfirm your email address to finish creating your Studyhall "
@@ -16,8 +16,8 @@ def send_verification(to: str, name: str, link: str, hours: int) -> None:
     )
 
 
-def send_already_registered(to: str, link: str) -> None:
-    send_email(
+def already_registered(to: str, link: str) -> Email:
+    return Email(
         to,
         "Someone tried to sign up with your email address",
         "Someone (maybe you) tried to create a Studyhall account with this address, which already "
@@ -25,8 +25,8 @@ def send_already_registered(to: str, link: str) -> None:
     )
 
 
-def send_password_reset(to: str, name: str, link: str, minutes: int) -> None:
-    send_email(
+def password_reset(to: str, name: str, link: str, minutes: int) -> Email:
+    return Email(
         to,
         "Reset your Studyhall password",
         f"Hello {name},\n\nReset your password with this link:\n\n{link}\n\nIt works once and "
@@ -35,8 +35,8 @@ def send_password_reset(to: str, name: str, link: str, minutes: int) -> None:
     )
 
 
-def send_account_locked(to: str, name: str, minutes: int, ip: str) -> None:
-    send_email(
+def account_locked(to: str, name: str, minutes: int, ip: str) -> Email:
+    return Email(
         to,
         "Your Studyhall account was locked",
         f"Hello {name},\n\nAfter several failed sign-in attempts (last from {ip}), sign-in to "
@@ -45,8 +45,8 @@ def send_account_locked(to: str, name: str, minutes: int, ip: str) -> None:
     )
 
 
-def send_password_changed(to: str, name: str) -> None:
-    send_email(
+def password_changed(to: str, name: str) -> Email:
+    return Email(
         to,
         "Your Studyhall password was changed",
         f"Hello {name},\n\nYour password was changed and every session was signed out. If this "

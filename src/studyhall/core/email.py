@@ -1,4 +1,8 @@
-"""Outgoing mail through the job queue: SMTP when configured, else files in var/mail/."""
+"""Outgoing mail: SMTP when configured, else files in var/mail/.
+
+Only jobs send mail: a module queues a job carrying ids, and the job renders the message and
+calls `deliver` (so no message body, nor any link in it, ever sits in the queue).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 import secrets
 import smtplib
 import ssl
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -13,7 +18,6 @@ from pathlib import Path
 
 import structlog
 
-from studyhall.core.jobs import task
 from studyhall.core.settings import Settings, get_settings
 
 log = structlog.get_logger("studyhall.email")
@@ -62,10 +66,18 @@ def _write_to_mailbox(settings: Settings, message: EmailMessage, text: str) -> P
     return path
 
 
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+
+
 def deliver(
     to: str, subject: str, text: str, html: str | None = None, settings: Settings | None = None
 ) -> None:
-    """Send one message now (the task body; call `send_email` to queue one)."""
+    """Send one message now; blocking I/O, so call it from a job's thread, not the loop."""
     settings = settings or get_settings()
     message = build_message(settings, to, subject, text, html)
     if settings.smtp_host:
@@ -75,11 +87,5 @@ def deliver(
         _write_to_mailbox(settings, message, text)
 
 
-@task()  # type: ignore[untyped-decorator]
-def deliver_email_task(to: str, subject: str, text: str, html: str | None = None) -> None:
-    deliver(to, subject, text, html)
-
-
-def send_email(to: str, subject: str, text: str, html: str | None = None) -> None:
-    """Queue a message. Call after the transaction that justifies it has committed."""
-    deliver_email_task(to, subject, text, html)
+def deliver_email(email: Email, settings: Settings | None = None) -> None:
+    deliver(email.to, email.subject, email.text, email.html, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import lru_cache
 
 import nh3
@@ -68,6 +69,11 @@ def render_markdown(source: str) -> str:
         url_schemes=ALLOWED_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
+
+
+async def render_markdown_off_loop(source: str) -> str:
+    """`render_markdown` on a worker thread, for async code (~5 ms of CPU per KB)."""
+    return await asyncio.to_thread(render_markdown, source)
 
 
 def render_inline(source: str) -> str:

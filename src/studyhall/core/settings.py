@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     run_worker_in_process: bool = Field(
         True, description="consume the job queue inside `serve` (embedded default)"
     )
-    worker_threads: int = Field(2, description="job worker threads")
+    worker_threads: int = Field(
+        2, ge=1, description="job threads of each consumer (`serve`'s, or `studyhall worker`'s)"
+    )
 
     # NoDecode: the env value is a comma-separated list, not JSON (a JSON list works too).
     cors_origins: Annotated[list[str], NoDecode] = Field(

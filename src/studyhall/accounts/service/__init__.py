@@ -31,9 +31,9 @@ from studyhall.accounts.service.passwords import (
 )
 from studyhall.accounts.service.registration import (
     create_admin,
+    queue_verification_email,
     register_user,
     resend_verification,
-    send_verification_email,
     verify_email,
 )
 from studyhall.accounts.service.sessions import (
@@ -85,6 +85,7 @@ __all__ = [
     "pending_totp_setup",
     "principal_from_access_token",
     "principal_from_web_secret",
+    "queue_verification_email",
     "regenerate_backup_codes",
     "register_user",
     "remaining_backup_codes",
@@ -94,7 +95,6 @@ __all__ = [
     "revoke_all_sessions",
     "revoke_session",
     "rotate_refresh_token",
-    "send_verification_email",
     "set_active",
     "set_roles",
     "start_api_session",

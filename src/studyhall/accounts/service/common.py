@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +16,7 @@ from studyhall.core.db import utcnow
 from studyhall.core.errors import BadRequest, NotFound
 from studyhall.core.logging import security_event
 from studyhall.core.metrics import SECURITY_EVENTS
-from studyhall.core.security import hash_password, hash_token, new_opaque_token
+from studyhall.core.security import hash_password_off_loop, hash_token
 
 ACCESS = "access"
 
@@ -92,22 +91,6 @@ async def get_user_read(db: AsyncSession, user_id: uuid.UUID) -> UserRead:
     return to_read(await get_user(db, user_id))
 
 
-async def _issue_account_token(
-    db: AsyncSession, user: User, purpose: TokenPurpose, lifetime: timedelta
-) -> str:
-    raw = new_opaque_token()
-    db.add(
-        AccountToken(
-            user_id=user.id,
-            purpose=purpose.value,
-            token_hash=hash_token(raw),
-            expires_at=utcnow() + lifetime,
-        )
-    )
-    await db.flush()
-    return raw
-
-
 async def _consume_account_token(db: AsyncSession, raw: str, purpose: TokenPurpose) -> User:
     """Mark a single-use token used; any failure gives the same answer."""
     now = utcnow()
@@ -139,7 +122,7 @@ async def _create_user(
     user = User(
         email=normalize_email(email),
         name=name.strip(),
-        password_hash=hash_password(password),
+        password_hash=await hash_password_off_loop(password),
         email_verified_at=utcnow() if verified else None,
         roles=[UserRole(role=role.value) for role in roles],
     )

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import emails, lockout
+from studyhall.accounts import lockout, tasks
 from studyhall.accounts.models import TokenPurpose, User
 from studyhall.accounts.passwords import check_password_policy
 from studyhall.accounts.service.common import (
     Principal,
     _consume_account_token,
-    _issue_account_token,
     _security_event,
     _user_by_email,
     get_user,
 )
 from studyhall.accounts.service.sessions import revoke_all_sessions
-from studyhall.core.db import after_commit, utcnow
+from studyhall.core.db import utcnow
 from studyhall.core.errors import BadRequest
-from studyhall.core.security import hash_password, verify_password
+from studyhall.core.jobs import enqueue_after_commit
+from studyhall.core.security import hash_password_off_loop, verify_password_off_loop
 from studyhall.core.settings import Settings
 
 PASSWORD_CHANGE_LOCKOUT = "password-change"  # noqa: S105 (a lockout scope)
@@ -31,12 +29,8 @@ async def request_password_reset(db: AsyncSession, settings: Settings, email: st
     user = await _user_by_email(db, email)
     if user is None or not user.is_active:
         return
-    raw = await _issue_account_token(
-        db, user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=settings.reset_minutes)
-    )
-    link = f"{settings.base_url}/reset-password?token={raw}"
-    to, name, minutes = user.email, user.name, settings.reset_minutes
-    after_commit(db, lambda: emails.send_password_reset(to, name, link, minutes))
+    # The job makes the link's token: it never passes through the queue.
+    enqueue_after_commit(db, tasks.send_password_reset_email, user.id)
 
 
 async def reset_password(db: AsyncSession, raw_token: str, new_password: str) -> User:
@@ -61,7 +55,7 @@ async def change_password(
     (a stolen session must not become a way to guess the password)."""
     user = await get_user(db, principal.id)
     await lockout.refuse_if_locked(PASSWORD_CHANGE_LOCKOUT, str(user.id))
-    if not verify_password(current_password, user.password_hash):
+    if not await verify_password_off_loop(current_password, user.password_hash):
         await lockout.record_failure(settings, PASSWORD_CHANGE_LOCKOUT, str(user.id))
         _security_event("password_change_failed", user_id=str(user.id))
         raise BadRequest("The current password is incorrect.", code="invalid_credentials")
@@ -71,9 +65,8 @@ async def change_password(
 
 
 async def _set_password(db: AsyncSession, user: User, new_password: str, reason: str) -> None:
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password_off_loop(new_password)
     await db.flush()
     await revoke_all_sessions(db, user.id, reason)
     _security_event(reason, user_id=str(user.id))
-    to, name = user.email, user.name
-    after_commit(db, lambda: emails.send_password_changed(to, name))
+    enqueue_after_commit(db, tasks.send_password_changed_email, user.id)

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import emails
+from studyhall.accounts import tasks
 from studyhall.accounts.models import Role, TokenPurpose, User
 from studyhall.accounts.passwords import check_password_policy
 from studyhall.accounts.service.common import (
     _consume_account_token,
     _create_user,
-    _issue_account_token,
     _user_by_email,
     normalize_email,
 )
-from studyhall.core.db import after_commit, utcnow
+from studyhall.core.db import utcnow
 from studyhall.core.errors import Conflict
-from studyhall.core.security import hash_password
+from studyhall.core.jobs import enqueue_after_commit
+from studyhall.core.security import hash_password_off_loop
 from studyhall.core.settings import Settings
 
 
@@ -35,29 +35,24 @@ async def register_user(
     existing = await _user_by_email(db, email)
     if existing is not None:
         # Hash anyway: answering faster than a real sign-up would reveal that the address exists.
-        hash_password(password)
-        reset_link = f"{settings.base_url}/forgot-password"
-        after_commit(db, lambda: emails.send_already_registered(email, reset_link))
+        await hash_password_off_loop(password)
+        enqueue_after_commit(db, tasks.send_already_registered_email, existing.id)
         return None
     user = await _create_user(db, email, name, password, [Role.STUDENT])
-    await send_verification_email(db, settings, user)
+    queue_verification_email(db, user.id)
     return user
 
 
-async def send_verification_email(db: AsyncSession, settings: Settings, user: User) -> None:
-    raw = await _issue_account_token(
-        db, user, TokenPurpose.VERIFY_EMAIL, timedelta(hours=settings.verification_hours)
-    )
-    link = f"{settings.base_url}/verify?token={raw}"
-    to, name, hours = user.email, user.name, settings.verification_hours
-    after_commit(db, lambda: emails.send_verification(to, name, link, hours))
+def queue_verification_email(db: AsyncSession, user_id: uuid.UUID) -> None:
+    """Once the transaction commits, a job emails the user a fresh verification link."""
+    enqueue_after_commit(db, tasks.send_verification_email, user_id)
 
 
 async def resend_verification(db: AsyncSession, settings: Settings, email: str) -> None:
     """Silently does nothing for unknown or already verified addresses."""
     user = await _user_by_email(db, email)
     if user is not None and not user.is_verified and user.is_active:
-        await send_verification_email(db, settings, user)
+        queue_verification_email(db, user.id)
 
 
 async def verify_email(db: AsyncSession, raw_token: str) -> User:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import emails, lockout
+from studyhall.accounts import lockout, tasks
 from studyhall.accounts.models import User
 from studyhall.accounts.service.common import (
     MFA_CHALLENGE,
@@ -20,12 +20,13 @@ from studyhall.accounts.service.common import (
 from studyhall.accounts.service.twofactor import _accept_second_factor
 from studyhall.core import cache
 from studyhall.core.errors import Forbidden, Unauthorized
+from studyhall.core.jobs import enqueue_now
 from studyhall.core.security import (
     InvalidToken,
     decode_jwt,
     encode_jwt,
     hash_token,
-    verify_password,
+    verify_password_off_loop,
 )
 from studyhall.core.settings import Settings
 
@@ -43,9 +44,9 @@ async def _record_login_failure(settings: Settings, email: str, user: User | Non
             seconds=account_lock.retry_after,
         )
         if user is not None and account_lock.retry_after == settings.lockout_base_seconds:
-            to, name, minutes = user.email, user.name, max(1, account_lock.retry_after // 60)
             # Tell the owner once, when the first lock of a series starts.
-            emails.send_account_locked(to, name, minutes, ip)
+            minutes = max(1, account_lock.retry_after // 60)
+            await enqueue_now(tasks.send_account_locked_email, user.id, minutes, ip)
     if ip_lock.locked:
         _security_event("ip_locked", ip=ip, seconds=ip_lock.retry_after)
 
@@ -58,7 +59,9 @@ async def authenticate(
     await lockout.refuse_if_locked("login", email)
     await lockout.refuse_if_locked("login-ip", ip)
     user = await _user_by_email(db, email)
-    if user is None or not verify_password(password, user.password_hash if user else None):
+    if user is None or not await verify_password_off_loop(
+        password, user.password_hash if user else None
+    ):
         await _record_login_failure(settings, email, user, ip)
         raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
     if not user.is_active:
@@ -102,9 +105,8 @@ async def complete_two_factor(
         if lock.locked:
             _security_event("2fa_locked", user_id=str(user.id), ip=ip, seconds=lock.retry_after)
             if lock.retry_after == settings.lockout_base_seconds:
-                emails.send_account_locked(
-                    user.email, user.name, max(1, lock.retry_after // 60), ip
-                )
+                minutes = max(1, lock.retry_after // 60)
+                await enqueue_now(tasks.send_account_locked_email, user.id, minutes, ip)
         raise Unauthorized("That code is not valid.", code="invalid_code")
     # A challenge is single-use too: one challenge, one session.
     if not await cache.set_if_absent(f"mfa-challenge:{claims['jti']}", "1", 3600):

@@ -14,7 +14,7 @@ from studyhall.accounts.service.common import Principal, _security_event, get_us
 from studyhall.accounts.service.sessions import revoke_all_sessions
 from studyhall.core.db import utcnow
 from studyhall.core.errors import BadRequest, Conflict
-from studyhall.core.security import verify_password
+from studyhall.core.security import verify_password_off_loop
 from studyhall.core.settings import Settings
 
 
@@ -73,7 +73,7 @@ async def begin_totp_setup(db: AsyncSession, principal: Principal) -> TotpSetup:
     user.totp_pending_secret = secret
     await db.flush()
     uri = totp.otpauth_uri(secret, user.email)
-    return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
+    return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=await totp.qr_svg_off_loop(uri))
 
 
 async def pending_totp_setup(db: AsyncSession, principal: Principal) -> TotpSetup | None:
@@ -83,7 +83,7 @@ async def pending_totp_setup(db: AsyncSession, principal: Principal) -> TotpSetu
     if user.totp_enabled or not secret:
         return None
     uri = totp.otpauth_uri(secret, user.email)
-    return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
+    return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=await totp.qr_svg_off_loop(uri))
 
 
 async def enable_totp(
@@ -144,9 +144,9 @@ async def disable_totp(
     user = await get_user(db, principal.id)
     if not user.totp_enabled:
         raise Conflict("Two-factor authentication is off.", code="totp_not_enabled")
-    if not verify_password(password, user.password_hash) or not await _accept_second_factor(
-        db, settings, user, code
-    ):
+    if not await verify_password_off_loop(
+        password, user.password_hash
+    ) or not await _accept_second_factor(db, settings, user, code):
         _security_event("2fa_disable_failed", user_id=str(user.id))
         raise BadRequest("Password or code is incorrect.", code="invalid_credentials")
     user.totp_enabled = False

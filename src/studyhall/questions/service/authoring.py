@@ -25,6 +25,7 @@ from studyhall.questions.service.common import (
     fill_version,
     forget_question,
     load_for_edit,
+    render_content_off_loop,
     search_text_of,
 )
 from studyhall.questions.service.reading import get_question
@@ -38,7 +39,7 @@ async def create_question(db: AsyncSession, actor: Author, data: QuestionCreate)
     db.add(question)
     await db.flush()
     version = QuestionVersion(question_id=question.id, number=1, created_by=actor.id)
-    fill_version(version, data)
+    fill_version(version, data, await render_content_off_loop(data))
     db.add(version)
     await db.flush()
     question.current_version_id = version.id
@@ -59,14 +60,15 @@ async def update_question(
         if question.current_version_id
         else None
     )
+    rendered = await render_content_off_loop(data)
     if question.status == QuestionStatus.DRAFT.value and current is not None:
-        fill_version(current, data)
+        fill_version(current, data, rendered)
     else:
         question.version_count += 1
         current = QuestionVersion(
             question_id=question.id, number=question.version_count, created_by=actor.id
         )
-        fill_version(current, data)
+        fill_version(current, data, rendered)
         db.add(current)
         await db.flush()
         question.current_version_id = current.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import uuid
@@ -106,18 +107,46 @@ def _answer_of(content: QuestionContent) -> dict[str, Any]:
     return {}
 
 
-def fill_version(version: QuestionVersion, content: QuestionContent) -> None:
+_CHOICE_TYPES = (
+    QuestionType.SINGLE_CHOICE,
+    QuestionType.MULTIPLE_RESPONSE,
+    QuestionType.TRUE_FALSE,
+)
+
+
+@dataclass(frozen=True)
+class RenderedContent:
+    """A version's Markdown rendered to sanitized HTML."""
+
+    stem_html: str
+    explanation_html: str
+    options: list[dict[str, Any]]
+
+
+def render_content(content: QuestionContent) -> RenderedContent:
+    """Pure CPU work (~5 ms per KB of Markdown): async code runs it on a worker thread."""
+    return RenderedContent(
+        stem_html=render_markdown(content.stem),
+        explanation_html=render_markdown(content.explanation) if content.explanation else "",
+        options=_option_rows(content.options) if content.type in _CHOICE_TYPES else [],
+    )
+
+
+async def render_content_off_loop(content: QuestionContent) -> RenderedContent:
+    return await asyncio.to_thread(render_content, content)
+
+
+def fill_version(
+    version: QuestionVersion, content: QuestionContent, rendered: RenderedContent | None = None
+) -> None:
+    """Write `content` into `version`, rendering it here unless `rendered` is given."""
+    rendered = rendered or render_content(content)
     version.type = content.type.value
     version.stem_md = content.stem
-    version.stem_html = render_markdown(content.stem)
+    version.stem_html = rendered.stem_html
     version.explanation_md = content.explanation
-    version.explanation_html = render_markdown(content.explanation) if content.explanation else ""
-    choice_types = (
-        QuestionType.SINGLE_CHOICE,
-        QuestionType.MULTIPLE_RESPONSE,
-        QuestionType.TRUE_FALSE,
-    )
-    version.options = _option_rows(content.options) if content.type in choice_types else []
+    version.explanation_html = rendered.explanation_html
+    version.options = rendered.options
     version.answer = _answer_of(content)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core import cache
 from studyhall.core.errors import Conflict, NotFound, ValidationFailed
-from studyhall.core.markdown import render_markdown
+from studyhall.core.markdown import render_markdown_off_loop
 from studyhall.core.pagination import Page, PageParams
 from studyhall.quizzes.models import Category, FeedbackMode, Quiz, QuizQuestion, QuizStatus
 from studyhall.quizzes.schemas import (
@@ -79,7 +79,7 @@ async def create_quiz(db: AsyncSession, actor: Actor, data: QuizCreate) -> QuizR
     quiz = Quiz(
         title=data.title,
         description_md=data.description,
-        description_html=render_markdown(data.description),
+        description_html=await render_markdown_off_loop(data.description),
         category_id=data.category_id,
         author_id=actor.id,
         status=QuizStatus.DRAFT.value,
@@ -115,7 +115,7 @@ async def update_quiz(
         quiz.title = data.title
     if data.description is not None:
         quiz.description_md = data.description
-        quiz.description_html = render_markdown(data.description)
+        quiz.description_html = await render_markdown_off_loop(data.description)
     for name in SETTING_FIELDS:
         if name in sent:
             setattr(quiz, name, _column_value(getattr(data, name)))
