@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from studyhall.attempts import service
@@ -36,6 +36,7 @@ from tests.attempts.conftest import (
 )
 from tests.backends import recorded_statements
 from tests.conftest import SignedInUser
+from tests.core.conftest import eventually
 
 
 def on_postgresql(engine: AsyncEngine) -> bool:
@@ -140,6 +141,30 @@ async def test_a_mark_costs_the_same_statements(
 
 # ---------------------------------------------------------------- writers taking turns
 
+LOCK_WAITS = text(
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def until_it_waits_for_the_lock(
+    engine: AsyncEngine, waiting: asyncio.Task[Any], sent: list[str]
+) -> None:
+    """Return once the writer in `waiting` is held up by the attempt's lock that another
+    transaction holds. PostgreSQL shows its backend waiting for a lock (read in a
+    transaction of its own: one keeps the activity it saw first); SQLite lets one writer at a
+    time, so a writer that has sent the no-op UPDATE taking the write lock (see
+    `take_sqlite_write_lock`) waits for the holder's commit."""
+
+    async def held_up() -> bool:
+        assert not waiting.done(), "the second writer did not wait for the first"
+        if on_postgresql(engine):
+            async with engine.connect() as connection:
+                return bool(await connection.scalar(LOCK_WAITS))
+        return any(statement.startswith("UPDATE attempts SET version") for statement in sent)
+
+    await eventually(held_up, message="the second writer never reached the attempt's lock")
+
 
 async def _answer_while_another_holds_the_lock(
     app: FastAPI, attempt_id: uuid.UUID, user_id: uuid.UUID, first: AnswerIn, second: AnswerIn
@@ -156,9 +181,9 @@ async def _answer_while_another_holds_the_lock(
             except Conflict as refused:
                 return refused
 
-        waiting = asyncio.create_task(in_own_session(app, second_answer))
-        await asyncio.sleep(0.3)
-        assert not waiting.done(), "the second writer did not wait for the first"
+        with recorded_statements(app.state.engine) as sent:
+            waiting = asyncio.create_task(in_own_session(app, second_answer))
+            await until_it_waits_for_the_lock(app.state.engine, waiting, sent)
         await holder.commit()
     return await waiting
 
@@ -229,9 +254,9 @@ async def test_an_answer_takes_the_attempts_lock_before_the_items(
         async def answer_now(db: AsyncSession) -> Any:
             return await service.answer_item(db, attempt_id, user_id, 0, AnswerIn(response=None))
 
-        waiting = asyncio.create_task(in_own_session(app, answer_now))
-        await asyncio.sleep(0.3)
-        assert not waiting.done()
+        with recorded_statements(app.state.engine) as sent:
+            waiting = asyncio.create_task(in_own_session(app, answer_now))
+            await until_it_waits_for_the_lock(app.state.engine, waiting, sent)
         await holder.execute(
             update(AttemptItem)
             .where(AttemptItem.attempt_id == attempt_id, AttemptItem.position == 0)

@@ -50,6 +50,11 @@
   var server = { answers: {}, marks: {}, notes: {} };
   var seq = 0;
   var closed = false;
+  // Set by pagehide: the page is being put away and starts no save of its own. A save begun
+  // now could not record its reply, and the document may still see events (Chromium fires
+  // "online" in a closed tab whose emulated offline state is lifted): the local copy is what
+  // the next visit recovers from. Cleared if the back/forward cache brings the page back.
+  var leaving = false;
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -384,7 +389,7 @@
 
   /* Save what changed. Resolves true when the server holds everything we have. */
   function save() {
-    if (closed || paused) { return Promise.resolve(false); }
+    if (closed || paused || leaving) { return Promise.resolve(false); }
     if (inFlight) { again = true; return inFlight; }
     if (retryAt > Date.now()) { return Promise.resolve(false); }
     if (!navigator.onLine) { offline(); return Promise.resolve(false); }
@@ -598,6 +603,7 @@
   window.addEventListener("pagehide", function () {
     flushTime();
     persist();
+    leaving = true;
     if (!closed && !paused && pendingCount() && navigator.onLine) {
       // Best effort; the local copy is the safety net.
       try {
@@ -608,6 +614,11 @@
         }).catch(function () { /* recovered on the next visit */ });
       } catch (e) { /* keepalive unsupported */ }
     }
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted || !leaving) { return; }
+    leaving = false;
+    if (pendingCount()) { save(); }
   });
 
   // ------------------------------------------------------------------ the clock
@@ -663,7 +674,7 @@
           announcer.textContent = (mark / 60) + " minute" + (mark === 60 ? "" : "s") + " left.";
         }
       });
-      if (left <= 0) {
+      if (left <= 0 && !leaving) {
         window.clearInterval(interval);
         timeUp();
       }
