@@ -129,7 +129,12 @@ def test_metrics_of_several_workers_are_summed(tmp_path: Path) -> None:
             for _ in range(40):
                 assert httpx.get(base + METERED, timeout=5).status_code == 401
                 sent += 1
+        # A worker counts a request once its response has gone out: the client can read the
+        # last response a moment before its worker has written the count.
         served = _requests_by_worker(metrics_dir)
+        while sum(served.values()) < sent and time.monotonic() < deadline + 10:
+            time.sleep(0.05)
+            served = _requests_by_worker(metrics_dir)
         assert len(served) == 2 and sum(served.values()) == sent, served
         # Whichever worker answers the scrape, it reports every worker's requests.
         for _ in range(4):
