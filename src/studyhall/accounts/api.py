@@ -33,6 +33,7 @@ from studyhall.accounts.schemas import (
     VerifyEmailRequest,
 )
 from studyhall.core.deps import AppSettings, DbSession
+from studyhall.core.openapi import problem_responses
 from studyhall.core.pagination import Page, Pagination
 from studyhall.core.ratelimit import client_ip, enforce
 from studyhall.core.settings import Settings
@@ -61,7 +62,7 @@ async def register(
     return Message(detail="Check your email for a link to verify your address.")
 
 
-@auth_router.post("/verify-email", response_model=Message)
+@auth_router.post("/verify-email", response_model=Message, responses=problem_responses(400))
 async def verify_email(body: VerifyEmailRequest, db: DbSession) -> Message:
     await service.verify_email(db, body.token)
     return Message(detail="Your email address is verified; you can sign in.")
@@ -78,7 +79,11 @@ async def resend_verification(
     return Message(detail=CHECK_EMAIL)
 
 
-@auth_router.post("/login", response_model=TokenPair | TwoFactorChallenge)
+@auth_router.post(
+    "/login",
+    response_model=TokenPair | TwoFactorChallenge,
+    responses=problem_responses(401, 403, 423),
+)
 async def login(
     body: LoginRequest, request: Request, db: DbSession, settings: AppSettings
 ) -> TokenPair | TwoFactorChallenge:
@@ -98,7 +103,7 @@ async def login(
     return await service.start_api_session(db, settings, outcome.user, _agent(request), ip)
 
 
-@auth_router.post("/login/2fa", response_model=TokenPair)
+@auth_router.post("/login/2fa", response_model=TokenPair, responses=problem_responses(401, 423))
 async def login_two_factor(
     body: TwoFactorLoginRequest, request: Request, db: DbSession, settings: AppSettings
 ) -> TokenPair:
@@ -108,7 +113,7 @@ async def login_two_factor(
     return await service.start_api_session(db, settings, user, _agent(request), ip)
 
 
-@auth_router.post("/refresh", response_model=TokenPair)
+@auth_router.post("/refresh", response_model=TokenPair, responses=problem_responses(401))
 async def refresh(
     body: RefreshRequest, request: Request, db: DbSession, settings: AppSettings
 ) -> TokenPair:
@@ -138,7 +143,9 @@ async def request_password_reset(
     return Message(detail=CHECK_EMAIL)
 
 
-@auth_router.post("/password-reset/confirm", response_model=Message)
+@auth_router.post(
+    "/password-reset/confirm", response_model=Message, responses=problem_responses(400)
+)
 async def confirm_password_reset(
     body: PasswordResetConfirm, request: Request, db: DbSession, settings: AppSettings
 ) -> Message:
@@ -154,7 +161,9 @@ async def read_me(principal: CurrentUser) -> UserRead:
     return principal.user
 
 
-@me_router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+@me_router.post(
+    "/password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400)
+)
 async def change_password(body: PasswordChange, principal: CurrentUser, db: DbSession) -> Response:
     await service.change_password(db, principal, body.current_password, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -188,12 +197,12 @@ async def revoke_my_sessions(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@me_router.post("/2fa/setup", response_model=TotpSetup)
+@me_router.post("/2fa/setup", response_model=TotpSetup, responses=problem_responses(409))
 async def setup_two_factor(principal: CurrentUser, db: DbSession) -> TotpSetup:
     return await service.begin_totp_setup(db, principal)
 
 
-@me_router.post("/2fa/enable", response_model=BackupCodes)
+@me_router.post("/2fa/enable", response_model=BackupCodes, responses=problem_responses(400, 409))
 async def enable_two_factor(
     body: TotpCode, request: Request, principal: CurrentUser, db: DbSession, settings: AppSettings
 ) -> BackupCodes:
@@ -201,7 +210,11 @@ async def enable_two_factor(
     return BackupCodes(backup_codes=await service.enable_totp(db, settings, principal, body.code))
 
 
-@me_router.post("/2fa/disable", status_code=status.HTTP_204_NO_CONTENT)
+@me_router.post(
+    "/2fa/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400, 409),
+)
 async def disable_two_factor(
     body: TotpDisable,
     request: Request,
@@ -214,7 +227,9 @@ async def disable_two_factor(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@me_router.post("/2fa/backup-codes", response_model=BackupCodes)
+@me_router.post(
+    "/2fa/backup-codes", response_model=BackupCodes, responses=problem_responses(400, 409)
+)
 async def regenerate_backup_codes(
     body: TotpCode, request: Request, principal: CurrentUser, db: DbSession, settings: AppSettings
 ) -> BackupCodes:
@@ -234,14 +249,16 @@ async def list_users(
     return await service.list_users(db, page, q.strip(), role)
 
 
-@admin_router.put("/users/{user_id}/roles", response_model=UserRead)
+@admin_router.put(
+    "/users/{user_id}/roles", response_model=UserRead, responses=problem_responses(409)
+)
 async def set_user_roles(
     user_id: uuid.UUID, body: RolesUpdate, admin: AdminUser, db: DbSession
 ) -> UserRead:
     return await service.set_roles(db, admin, user_id, body.roles)
 
 
-@admin_router.patch("/users/{user_id}", response_model=UserRead)
+@admin_router.patch("/users/{user_id}", response_model=UserRead, responses=problem_responses(409))
 async def set_user_active(
     user_id: uuid.UUID, body: ActiveUpdate, admin: AdminUser, db: DbSession
 ) -> UserRead:

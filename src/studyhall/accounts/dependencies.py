@@ -13,6 +13,7 @@ from studyhall.accounts.models import Role
 from studyhall.accounts.service import Principal
 from studyhall.core.deps import AppSettings, DbSession
 from studyhall.core.errors import Forbidden, Unauthorized
+from studyhall.core.openapi import declares_problems
 from studyhall.core.ratelimit import enforce
 from studyhall.core.security import constant_time_equals
 
@@ -29,6 +30,7 @@ def csrf_matches(request: Request, submitted: str | None) -> bool:
     return bool(cookie and submitted and constant_time_equals(cookie, submitted))
 
 
+@declares_problems(401, 403, 429)  # no or bad credentials; CSRF; the per-user API limit
 async def get_principal(
     request: Request,
     db: DbSession,
@@ -81,6 +83,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through users holding any of `roles` (admins always pass)."""
     allowed = frozenset(roles) | {Role.ADMIN}
 
+    @declares_problems(403)
     async def check(principal: CurrentUser) -> Principal:
         if not principal.roles & allowed:
             raise Forbidden("Your role does not allow this.", code="insufficient_role")

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 
 from studyhall.core.deps import AppSettings, DbSession
 from studyhall.core.errors import NotFound
+from studyhall.core.openapi import problem_responses
 from studyhall.core.pagination import Page, Pagination
 from studyhall.core.storage import storage_for
 from studyhall.questions import images, service
@@ -100,7 +101,9 @@ async def publish_question(
     return published
 
 
-@router.post("/{question_id}/archive", response_model=QuestionRead)
+@router.post(
+    "/{question_id}/archive", response_model=QuestionRead, responses=problem_responses(409)
+)
 async def archive_question(
     question_id: uuid.UUID, db: DbSession, actor: QuestionActor
 ) -> QuestionRead:
@@ -118,7 +121,12 @@ async def list_versions(
 # ---------------------------------------------------------------- images
 
 
-@router.post("/{question_id}/images", status_code=status.HTTP_201_CREATED, response_model=ImageRead)
+@router.post(
+    "/{question_id}/images",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImageRead,
+    responses=problem_responses(409, 415),
+)
 async def upload_image(
     question_id: uuid.UUID,
     db: DbSession,

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from studyhall.core.deps import DbSession
+from studyhall.core.openapi import problem_responses
 from studyhall.core.pagination import Page, Pagination
 from studyhall.quizzes import service
 from studyhall.quizzes.dependencies import QuizActor
@@ -45,7 +46,12 @@ async def list_categories(
     return await service.list_categories(db, pagination)
 
 
-@categories_router.post("", status_code=status.HTTP_201_CREATED, response_model=CategoryRead)
+@categories_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CategoryRead,
+    responses=problem_responses(409),
+)
 async def create_category(body: CategoryCreate, db: DbSession, actor: QuizActor) -> CategoryRead:
     """Teachers and admins. The slug is made from the name."""
     return await service.create_category(db, actor, body)
@@ -56,7 +62,9 @@ async def read_category(category_id: uuid.UUID, db: DbSession, actor: QuizActor)
     return await service.get_category(db, category_id)
 
 
-@categories_router.patch("/{category_id}", response_model=CategoryRead)
+@categories_router.patch(
+    "/{category_id}", response_model=CategoryRead, responses=problem_responses(409)
+)
 async def update_category(
     category_id: uuid.UUID, body: CategoryUpdate, db: DbSession, actor: QuizActor
 ) -> CategoryRead:
@@ -115,7 +123,9 @@ async def delete_quiz(quiz_id: uuid.UUID, db: DbSession, actor: QuizActor) -> Re
     return Response(status_code=204)
 
 
-@quizzes_router.post("/{quiz_id}/publish", response_model=QuizRead)
+@quizzes_router.post(
+    "/{quiz_id}/publish", response_model=QuizRead, responses=problem_responses(409)
+)
 async def publish_quiz(quiz_id: uuid.UUID, db: DbSession, actor: QuizActor) -> QuizRead:
     """409 `quiz_has_no_questions` or `quiz_has_unpublished_questions` when it cannot be."""
     return await service.publish_quiz(db, actor, quiz_id)
@@ -147,7 +157,11 @@ async def list_quiz_questions(
     return _page(await service.quiz_questions(db, actor, quiz_id), pagination)
 
 
-@quizzes_router.put("/{quiz_id}/questions", response_model=Page[QuizQuestionItem])
+@quizzes_router.put(
+    "/{quiz_id}/questions",
+    response_model=Page[QuizQuestionItem],
+    responses=problem_responses(409),
+)
 async def set_quiz_questions(
     quiz_id: uuid.UUID,
     body: QuizQuestionsSet,
@@ -160,7 +174,12 @@ async def set_quiz_questions(
     return _page(items, pagination)
 
 
-@quizzes_router.post("/{quiz_id}/questions", status_code=201, response_model=Page[QuizQuestionItem])
+@quizzes_router.post(
+    "/{quiz_id}/questions",
+    status_code=201,
+    response_model=Page[QuizQuestionItem],
+    responses=problem_responses(409),
+)
 async def add_quiz_question(
     quiz_id: uuid.UUID,
     body: QuizQuestionAdd,
@@ -173,7 +192,11 @@ async def add_quiz_question(
     return _page(items, pagination)
 
 
-@quizzes_router.patch("/{quiz_id}/questions/{question_id}", response_model=Page[QuizQuestionItem])
+@quizzes_router.patch(
+    "/{quiz_id}/questions/{question_id}",
+    response_model=Page[QuizQuestionItem],
+    responses=problem_responses(409),
+)
 async def move_quiz_question(
     quiz_id: uuid.UUID,
     question_id: uuid.UUID,
@@ -187,7 +210,9 @@ async def move_quiz_question(
     return _page(items, pagination)
 
 
-@quizzes_router.delete("/{quiz_id}/questions/{question_id}", status_code=204)
+@quizzes_router.delete(
+    "/{quiz_id}/questions/{question_id}", status_code=204, responses=problem_responses(409)
+)
 async def remove_quiz_question(
     quiz_id: uuid.UUID, question_id: uuid.UUID, db: DbSession, actor: QuizActor
 ) -> Response:
