@@ -34,7 +34,7 @@ from studyhall.accounts.schemas import (
 )
 from studyhall.core.deps import AppSettings, DbSession
 from studyhall.core.openapi import problem_responses
-from studyhall.core.pagination import Page, Pagination
+from studyhall.core.pagination import Page, Pagination, slice_page
 from studyhall.core.ratelimit import client_ip, enforce
 from studyhall.core.settings import Settings
 
@@ -173,9 +173,7 @@ async def change_password(body: PasswordChange, principal: CurrentUser, db: DbSe
 async def list_my_sessions(
     principal: CurrentUser, db: DbSession, page: Pagination
 ) -> Page[SessionRead]:
-    sessions = await service.list_sessions(db, principal.id, principal.session_id)
-    window = sessions[page.offset : page.offset + page.per_page]
-    return Page(items=window, total=len(sessions), page=page.page, per_page=page.per_page)
+    return slice_page(await service.list_sessions(db, principal.id, principal.session_id), page)
 
 
 @me_router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)

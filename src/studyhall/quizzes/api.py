@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from studyhall.core.deps import DbSession
 from studyhall.core.openapi import problem_responses
-from studyhall.core.pagination import Page, Pagination
+from studyhall.core.pagination import Page, Pagination, slice_page
 from studyhall.quizzes import service
 from studyhall.quizzes.dependencies import QuizActor
 from studyhall.quizzes.models import QuizStatus
@@ -139,22 +139,12 @@ async def unpublish_quiz(quiz_id: uuid.UUID, db: DbSession, actor: QuizActor) ->
 # ---------------------------------------------------------------- a quiz's questions
 
 
-def _page(items: list[QuizQuestionItem], pagination: Pagination) -> Page[QuizQuestionItem]:
-    start = pagination.offset
-    return Page(
-        items=items[start : start + pagination.per_page],
-        total=len(items),
-        page=pagination.page,
-        per_page=pagination.per_page,
-    )
-
-
 @quizzes_router.get("/{quiz_id}/questions", response_model=Page[QuizQuestionItem])
 async def list_quiz_questions(
     quiz_id: uuid.UUID, db: DbSession, actor: QuizActor, pagination: Pagination
 ) -> Page[QuizQuestionItem]:
     """The quiz's questions in order, for its editors."""
-    return _page(await service.quiz_questions(db, actor, quiz_id), pagination)
+    return slice_page(await service.quiz_questions(db, actor, quiz_id), pagination)
 
 
 @quizzes_router.put(
@@ -171,7 +161,7 @@ async def set_quiz_questions(
 ) -> Page[QuizQuestionItem]:
     """Replace the list in its new order: adds, removes and reorders at once."""
     items = await service.set_quiz_questions(db, actor, quiz_id, body.question_ids)
-    return _page(items, pagination)
+    return slice_page(items, pagination)
 
 
 @quizzes_router.post(
@@ -189,7 +179,7 @@ async def add_quiz_question(
 ) -> Page[QuizQuestionItem]:
     """Add a published question at `position` (default: the end)."""
     items = await service.add_quiz_question(db, actor, quiz_id, body.question_id, body.position)
-    return _page(items, pagination)
+    return slice_page(items, pagination)
 
 
 @quizzes_router.patch(
@@ -207,7 +197,7 @@ async def move_quiz_question(
 ) -> Page[QuizQuestionItem]:
     """Move a question to another position (0-based)."""
     items = await service.move_quiz_question(db, actor, quiz_id, question_id, body.position)
-    return _page(items, pagination)
+    return slice_page(items, pagination)
 
 
 @quizzes_router.delete(
