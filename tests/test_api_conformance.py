@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ import requests
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-from schemathesis import Case
+from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -51,6 +52,7 @@ CHECKS = [
 RAISED_LIMITS = {
     name: "1000000/minute" for name in Settings.model_fields if name.startswith("rate_limit_")
 }
+SIGNED_IN = ("student", "teacher")
 # What requests.Request takes of the transport arguments schemathesis prepares.
 REQUEST_ARGUMENTS = ("method", "url", "headers", "files", "data", "params", "cookies", "json")
 
@@ -192,6 +194,37 @@ async def send(client: httpx.AsyncClient) -> Send:
     return send
 
 
+@dataclass
+class Tally:
+    """What the run covered, printed at its end (figures for the record)."""
+
+    operations: set[str] = field(default_factory=set)
+    cases: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        classes = Counter(f"{status // 100}xx" for status in self.statuses.elements())
+        by_class = ", ".join(f"{name}: {count}" for name, count in sorted(classes.items()))
+        return (
+            f"schemathesis: {len(self.operations)} operations, {self.cases} generated cases, "
+            f"{self.statuses.total()} requests ({by_class})"
+        )
+
+
+TALLY = Tally()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_tally(request: pytest.FixtureRequest) -> None:
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+
+    def print_tally() -> None:  # at the end of the run, when the output is no longer captured
+        if reporter is not None and TALLY.cases:
+            reporter.write_line(TALLY.summary())
+
+    request.config.add_cleanup(print_tally)
+
+
 def _aim_at_real_resources(case: Case, ids: dict[str, str]) -> None:
     """Swap about half the generated ids for ids of resources that exist (deterministically:
     by the parity of the generated id)."""
@@ -204,6 +237,15 @@ def _aim_at_real_resources(case: Case, ids: dict[str, str]) -> None:
             case.path_parameters[name] = ids[name]
 
 
+def _senders(case: Case, identities: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """A valid case is sent as every identity. An invalid one (most of the coverage phase)
+    is sent once, as the student or the teacher in turn: anonymously it would only meet the
+    sign-in check, and both roles meet the same validation."""
+    if case.meta is not None and case.meta.generation.mode == GenerationMode.NEGATIVE:
+        return [identities[SIGNED_IN[TALLY.cases % len(SIGNED_IN)]]]
+    return list(identities.values())
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -214,6 +256,9 @@ def _aim_at_real_resources(case: Case, ids: dict[str, str]) -> None:
 )
 def test_every_operation_conforms_to_the_document(case: Case, world: World, send: Send) -> None:
     _aim_at_real_resources(case, world.ids)
-    for headers in world.identities.values():
+    TALLY.operations.add(case.operation.label)
+    TALLY.cases += 1
+    for headers in _senders(case, world.identities):
         response = send(case, headers)
+        TALLY.statuses[response.status_code] += 1
         case.validate_response(response, checks=CHECKS)
