@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from html import escape
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 import sentry_sdk
 import structlog
@@ -98,6 +98,13 @@ class ValidationIssue(BaseModel):
     type: str = Field(description="what is wrong, for programs: e.g. `missing`, `int_parsing`")
 
 
+def _absent_unless_set(schema: dict[str, Any]) -> None:
+    """Optional members are left out when unset, never null: no `default: null` for them."""
+    for member in schema.get("properties", {}).values():
+        if member.get("default", ...) is None:
+            del member["default"]
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, as every API error is answered (`application/problem+json`).
 
@@ -105,7 +112,7 @@ class Problem(BaseModel):
     `stale_version`, `question_ids` for `question_not_published`).
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_absent_unless_set)
 
     type: str = Field(
         description="https://studyhall.dev/problems/{code}", json_schema_extra={"format": "uri"}
@@ -121,8 +128,8 @@ class Problem(BaseModel):
     errors: list[ValidationIssue] | SkipJsonSchema[None] = Field(
         None, description="422 `validation_error` and `weak_password`: each invalid field"
     )
-    retry_after: int | SkipJsonSchema[None] = Field(
-        None, ge=1, description="429 and 423: seconds to wait, as in the Retry-After header"
+    retry_after: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
+        None, description="429 and 423: seconds to wait, as in the Retry-After header"
     )
 
 
