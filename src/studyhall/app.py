@@ -39,6 +39,7 @@ from studyhall.core.middleware import (
     GlobalRateLimitMiddleware,
     RequestLogMiddleware,
 )
+from studyhall.core.openapi import install_problem_responses
 from studyhall.core.ratelimit import configure_rate_limits
 from studyhall.core.settings import Settings, get_settings
 from studyhall.core.storage import storage_from_settings
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for pages in (questions_pages, quizzes_pages, attempts_pages, analytics_pages):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_problem_responses(app)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

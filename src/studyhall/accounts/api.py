@@ -33,7 +33,8 @@ from studyhall.accounts.schemas import (
     VerifyEmailRequest,
 )
 from studyhall.core.deps import Context, DbSession
-from studyhall.core.pagination import Page, Pagination
+from studyhall.core.openapi import problem_responses
+from studyhall.core.pagination import Page, Pagination, slice_page
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(prefix="/me", tags=["me"])
@@ -48,7 +49,7 @@ async def register(body: UserCreate, db: DbSession, ctx: Context) -> Message:
     return Message(detail="Check your email for a link to verify your address.")
 
 
-@auth_router.post("/verify-email", response_model=Message)
+@auth_router.post("/verify-email", response_model=Message, responses=problem_responses(400))
 async def verify_email(body: VerifyEmailRequest, db: DbSession) -> Message:
     await actions.verify_email(db, body.token)
     return Message(detail="Your email address is verified; you can sign in.")
@@ -62,7 +63,11 @@ async def resend_verification(body: EmailRequest, db: DbSession, ctx: Context) -
     return Message(detail=CHECK_EMAIL)
 
 
-@auth_router.post("/login", response_model=TokenPair | TwoFactorChallenge)
+@auth_router.post(
+    "/login",
+    response_model=TokenPair | TwoFactorChallenge,
+    responses=problem_responses(401, 403, 423),
+)
 async def login(body: LoginRequest, db: DbSession, ctx: Context) -> TokenPair | TwoFactorChallenge:
     outcome = await actions.sign_in(db, ctx, body)
     if outcome.challenge:
@@ -72,13 +77,13 @@ async def login(body: LoginRequest, db: DbSession, ctx: Context) -> TokenPair | 
     return await actions.open_api_session(db, ctx, outcome.user)
 
 
-@auth_router.post("/login/2fa", response_model=TokenPair)
+@auth_router.post("/login/2fa", response_model=TokenPair, responses=problem_responses(401, 423))
 async def login_two_factor(body: TwoFactorLoginRequest, db: DbSession, ctx: Context) -> TokenPair:
     user = await actions.complete_two_factor(db, ctx, body)
     return await actions.open_api_session(db, ctx, user)
 
 
-@auth_router.post("/refresh", response_model=TokenPair)
+@auth_router.post("/refresh", response_model=TokenPair, responses=problem_responses(401))
 async def refresh(body: RefreshRequest, db: DbSession, ctx: Context) -> TokenPair:
     return await actions.refresh(db, ctx, body.refresh_token)
 
@@ -99,7 +104,9 @@ async def request_password_reset(body: EmailRequest, db: DbSession, ctx: Context
     return Message(detail=CHECK_EMAIL)
 
 
-@auth_router.post("/password-reset/confirm", response_model=Message)
+@auth_router.post(
+    "/password-reset/confirm", response_model=Message, responses=problem_responses(400)
+)
 async def confirm_password_reset(
     body: PasswordResetConfirm, db: DbSession, ctx: Context
 ) -> Message:
@@ -112,7 +119,9 @@ async def read_me(principal: CurrentUser) -> UserRead:
     return principal.user
 
 
-@me_router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+@me_router.post(
+    "/password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400, 423)
+)
 async def change_password(
     body: PasswordChange, principal: CurrentUser, db: DbSession, ctx: Context
 ) -> Response:
@@ -124,9 +133,7 @@ async def change_password(
 async def list_my_sessions(
     principal: CurrentUser, db: DbSession, page: Pagination
 ) -> Page[SessionRead]:
-    sessions = await actions.list_sessions(db, principal)
-    window = sessions[page.offset : page.offset + page.per_page]
-    return Page(items=window, total=len(sessions), page=page.page, per_page=page.per_page)
+    return slice_page(await actions.list_sessions(db, principal), page)
 
 
 @me_router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -147,12 +154,12 @@ async def revoke_my_sessions(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@me_router.post("/2fa/setup", response_model=TotpSetup)
+@me_router.post("/2fa/setup", response_model=TotpSetup, responses=problem_responses(409))
 async def setup_two_factor(principal: CurrentUser, db: DbSession) -> TotpSetup:
     return await actions.begin_two_factor_setup(db, principal)
 
 
-@me_router.post("/2fa/enable", response_model=BackupCodes)
+@me_router.post("/2fa/enable", response_model=BackupCodes, responses=problem_responses(400, 409))
 async def enable_two_factor(
     body: TotpCode, principal: CurrentUser, db: DbSession, ctx: Context
 ) -> BackupCodes:
@@ -160,7 +167,11 @@ async def enable_two_factor(
     return BackupCodes(backup_codes=codes)
 
 
-@me_router.post("/2fa/disable", status_code=status.HTTP_204_NO_CONTENT)
+@me_router.post(
+    "/2fa/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400, 409),
+)
 async def disable_two_factor(
     body: TotpDisable, principal: CurrentUser, db: DbSession, ctx: Context
 ) -> Response:
@@ -168,7 +179,9 @@ async def disable_two_factor(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@me_router.post("/2fa/backup-codes", response_model=BackupCodes)
+@me_router.post(
+    "/2fa/backup-codes", response_model=BackupCodes, responses=problem_responses(400, 409)
+)
 async def regenerate_backup_codes(
     body: TotpCode, principal: CurrentUser, db: DbSession, ctx: Context
 ) -> BackupCodes:
@@ -187,14 +200,16 @@ async def list_users(
     return await service.list_users(db, page, q.strip(), role)
 
 
-@admin_router.put("/users/{user_id}/roles", response_model=UserRead)
+@admin_router.put(
+    "/users/{user_id}/roles", response_model=UserRead, responses=problem_responses(409)
+)
 async def set_user_roles(
     user_id: uuid.UUID, body: RolesUpdate, admin: AdminUser, db: DbSession
 ) -> UserRead:
     return await service.set_roles(db, admin, user_id, body.roles)
 
 
-@admin_router.patch("/users/{user_id}", response_model=UserRead)
+@admin_router.patch("/users/{user_id}", response_model=UserRead, responses=problem_responses(409))
 async def set_user_active(
     user_id: uuid.UUID, body: ActiveUpdate, admin: AdminUser, db: DbSession
 ) -> UserRead:

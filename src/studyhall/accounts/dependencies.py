@@ -13,6 +13,7 @@ from studyhall.accounts.models import Role
 from studyhall.accounts.service import Principal
 from studyhall.core.deps import AppSettings, Context, DbSession
 from studyhall.core.errors import Forbidden, Unauthorized
+from studyhall.core.openapi import declares_problems
 from studyhall.core.security import constant_time_equals
 
 SESSION_COOKIE = "sh_session"
@@ -28,6 +29,7 @@ def csrf_matches(request: Request, submitted: str | None) -> bool:
     return bool(cookie and submitted and constant_time_equals(cookie, submitted))
 
 
+@declares_problems(401, 403, 429)  # no or bad credentials; CSRF; the per-user API limit
 async def get_principal(
     request: Request,
     db: DbSession,
@@ -79,6 +81,7 @@ OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]
 def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through users holding any of `roles` (admins always pass)."""
 
+    @declares_problems(403)
     async def check(principal: CurrentUser) -> Principal:
         return actions.require_roles(principal, *roles)
 

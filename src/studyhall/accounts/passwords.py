@@ -43,5 +43,9 @@ def check_password_policy(password: str, email: str = "", name: str = "") -> Non
         raise ValidationFailed(
             " ".join(problems),
             code="weak_password",
-            extra={"errors": [{"loc": ["password"], "msg": p} for p in problems]},
+            extra={
+                "errors": [
+                    {"loc": ["password"], "msg": p, "type": "weak_password"} for p in problems
+                ]
+            },
         )

@@ -28,6 +28,7 @@ from studyhall.attempts.schemas import (
     SubmitIn,
 )
 from studyhall.core.deps import Context, DbSession
+from studyhall.core.openapi import problem_responses
 from studyhall.core.pagination import Page, Pagination
 
 router = APIRouter(tags=["attempts"])
@@ -45,7 +46,10 @@ Position = Annotated[int, Path(ge=0, lt=MAX_QUESTIONS, description="0-based item
     "/quizzes/{quiz_id}/attempts",
     response_model=AttemptRead,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "An open attempt at this quiz already existed"}},
+    responses={
+        200: {"description": "An open attempt at this quiz already existed"},
+        **problem_responses(409),
+    },
 )
 async def start_quiz_attempt(quiz_id: uuid.UUID, db: DbSession, user: CurrentUser) -> Any:
     """Start a sitting of a quiz (409 `attempts_exhausted` when none are left). An open
@@ -101,7 +105,9 @@ async def get_result(attempt_id: AttemptId, db: DbSession, user: CurrentUser) ->
     return await actions.get_result(db, user, attempt_id)
 
 
-@router.get("/attempts/{attempt_id}/review", response_model=ReviewRead)
+@router.get(
+    "/attempts/{attempt_id}/review", response_model=ReviewRead, responses=problem_responses(409)
+)
 async def get_review(attempt_id: AttemptId, db: DbSession, user: CurrentUser) -> ReviewRead:
     return await actions.get_review(db, user, attempt_id)
 
@@ -127,31 +133,45 @@ async def save_progress(
     return await actions.save_progress(db, ctx, user, attempt_id, data)
 
 
-@router.put("/attempts/{attempt_id}/items/{position}/answer", response_model=AnswerOut)
+@router.put(
+    "/attempts/{attempt_id}/items/{position}/answer",
+    response_model=AnswerOut,
+    responses=problem_responses(409),
+)
 async def answer_item(
     attempt_id: AttemptId, position: Position, data: AnswerIn, db: DbSession, user: CurrentUser
 ) -> AnswerOut:
     return await actions.answer_item(db, user, attempt_id, position, data)
 
 
-@router.patch("/attempts/{attempt_id}/items/{position}", response_model=ItemView)
+@router.patch(
+    "/attempts/{attempt_id}/items/{position}",
+    response_model=ItemView,
+    responses=problem_responses(409),
+)
 async def update_item(
     attempt_id: AttemptId, position: Position, data: ItemUpdate, db: DbSession, user: CurrentUser
 ) -> ItemView:
     return await actions.update_item(db, user, attempt_id, position, data)
 
 
-@router.post("/attempts/{attempt_id}/pause", response_model=AttemptRead)
+@router.post(
+    "/attempts/{attempt_id}/pause", response_model=AttemptRead, responses=problem_responses(409)
+)
 async def pause_attempt(attempt_id: AttemptId, db: DbSession, user: CurrentUser) -> AttemptRead:
     return await actions.pause_attempt(db, user, attempt_id)
 
 
-@router.post("/attempts/{attempt_id}/resume", response_model=AttemptRead)
+@router.post(
+    "/attempts/{attempt_id}/resume", response_model=AttemptRead, responses=problem_responses(409)
+)
 async def resume_attempt(attempt_id: AttemptId, db: DbSession, user: CurrentUser) -> AttemptRead:
     return await actions.resume_attempt(db, user, attempt_id)
 
 
-@router.post("/attempts/{attempt_id}/submit", response_model=AttemptResult)
+@router.post(
+    "/attempts/{attempt_id}/submit", response_model=AttemptResult, responses=problem_responses(409)
+)
 async def submit_attempt(
     attempt_id: AttemptId,
     db: DbSession,

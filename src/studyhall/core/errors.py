@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from html import escape
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 import sentry_sdk
 import structlog
@@ -16,6 +16,8 @@ from asgi_correlation_id.context import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -86,6 +88,49 @@ class Locked(StudyhallError):
 
 class ServiceUnavailable(StudyhallError):
     status, code, title = 503, "unavailable", "Service unavailable"
+
+
+class ValidationIssue(BaseModel):
+    """One invalid field of a 422 `validation_error` (or `weak_password`) problem."""
+
+    loc: list[str] = Field(description='where: e.g. ["body", "title"] or ["query", "page"]')
+    msg: str = Field(description="what is wrong, for people")
+    type: str = Field(description="what is wrong, for programs: e.g. `missing`, `int_parsing`")
+
+
+def _absent_unless_set(schema: dict[str, Any]) -> None:
+    """Optional members are left out when unset, never null: no `default: null` for them."""
+    for member in schema.get("properties", {}).values():
+        if member.get("default", ...) is None:
+            del member["default"]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every API error is answered (`application/problem+json`).
+
+    Members other than these are the details of a given `code` (e.g. `current` for
+    `stale_version`, `question_ids` for `question_not_published`).
+    """
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_absent_unless_set)
+
+    type: str = Field(
+        description="https://studyhall.dev/problems/{code}", json_schema_extra={"format": "uri"}
+    )
+    title: str = Field(description="the same for every problem of this status and code")
+    status: int = Field(ge=400, le=599, description="the response's status code")
+    detail: str = Field(description="this occurrence, for people")
+    code: str = Field(description="stable, for programs: e.g. `quiz_not_found`, `rate_limited`")
+    instance: str = Field(description="the request's path")
+    request_id: str | SkipJsonSchema[None] = Field(
+        None, description="the X-Request-ID of the request, for support and logs"
+    )
+    errors: list[ValidationIssue] | SkipJsonSchema[None] = Field(
+        None, description="422 `validation_error` and `weak_password`: each invalid field"
+    )
+    retry_after: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
+        None, description="429 and 423: seconds to wait, as in the Retry-After header"
+    )
 
 
 def problem_body(

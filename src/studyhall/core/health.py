@@ -31,7 +31,15 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
+@router.get(
+    "/health/ready",
+    responses={
+        503: {
+            "description": "A backend is down; `checks` says which",
+            "content": {"application/json": {}},
+        }
+    },
+)
 async def ready(request: Request) -> JSONResponse:
     engine: AsyncEngine = request.app.state.engine
 

@@ -24,6 +24,11 @@ access_log = structlog.get_logger("studyhall.access")
 UNMETERED_PREFIXES = ("/health", "/metrics", "/static/")
 
 
+def is_metered(path: str) -> bool:
+    """Whether requests to `path` count against the per-IP limit and the request metrics."""
+    return not path.startswith(UNMETERED_PREFIXES)
+
+
 def _content_security_policy(path: str) -> str:
     if path.startswith("/api/docs"):
         # Swagger UI needs its CDN script and inline bootstrap; only this page gets them.
@@ -135,7 +140,7 @@ class RequestLogMiddleware:
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         route = _route_template(scope)
         method = str(scope.get("method", ""))
-        if not str(scope.get("path", "")).startswith(UNMETERED_PREFIXES):
+        if is_metered(str(scope.get("path", ""))):
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(elapsed)
         if status >= 500:
@@ -167,6 +172,13 @@ async def _send_problem(
     await response(scope, receive, send)
 
 
+def _current_settings(scope: Scope, default: Settings) -> Settings:
+    """The app's settings as the handlers see them (`app.state.settings`), so that replacing
+    them (as tests do to raise the limits) applies to the middleware too."""
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    return settings if isinstance(settings, Settings) else default
+
+
 class GlobalRateLimitMiddleware:
     """The per-IP rule every request counts against (health and metrics excepted)."""
 
@@ -175,13 +187,14 @@ class GlobalRateLimitMiddleware:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith(UNMETERED_PREFIXES):
+        if scope["type"] != "http" or not is_metered(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
+        settings = _current_settings(scope, self.settings)
         result = await get_limiter().hit_fixed_window(
             "global_ip",
-            self.settings.rate_limit_global,
-            scope_client_ip(scope, self.settings.trusted_proxy),
+            settings.rate_limit_global,
+            scope_client_ip(scope, settings.trusted_proxy),
         )
         _state(scope)[STATE_KEY] = result
         if not result.allowed:

@@ -13,6 +13,7 @@ from studyhall.core.deps import AppStorage, DbSession
 from studyhall.core.errors import NotFound
 from studyhall.core.file_responses import stored_file_response
 from studyhall.core.middleware import accepts_uploads
+from studyhall.core.openapi import problem_responses
 from studyhall.core.pagination import Page, Pagination
 from studyhall.core.storage import chunks_of
 from studyhall.questions import actions, images
@@ -98,7 +99,9 @@ async def publish_question(
     return await actions.publish_question(db, user, question_id)
 
 
-@router.post("/{question_id}/archive", response_model=QuestionRead)
+@router.post(
+    "/{question_id}/archive", response_model=QuestionRead, responses=problem_responses(409)
+)
 async def archive_question(
     question_id: uuid.UUID, db: DbSession, user: CurrentUser
 ) -> QuestionRead:
@@ -120,6 +123,7 @@ async def list_versions(
     status_code=status.HTTP_201_CREATED,
     response_model=ImageRead,
     dependencies=[accepts_uploads(cap=images.MAX_IMAGE_REQUEST_BYTES)],
+    responses=problem_responses(409, 415),
 )
 async def upload_image(
     question_id: uuid.UUID,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core.db import after_commit
 from studyhall.core.errors import Conflict, NotFound, StudyhallError
-from studyhall.core.pagination import Page, PageParams
+from studyhall.core.pagination import Page, PageParams, paginate
 from studyhall.core.storage import FileTooLarge, Storage, peek
 from studyhall.questions.models import Question, QuestionImage, QuestionStatus, QuestionVersion
 from studyhall.questions.schemas import ImageRead
@@ -190,17 +190,16 @@ async def list_images(
     db: AsyncSession, actor: Author, question_id: uuid.UUID, params: PageParams
 ) -> Page[ImageRead]:
     question = await _readable_question(db, actor, question_id)
-    condition = QuestionImage.question_id == question.id
-    total = await db.scalar(select(func.count()).select_from(QuestionImage).where(condition)) or 0
-    images = await db.scalars(
+    statement = (
         select(QuestionImage)
-        .where(condition)
+        .where(QuestionImage.question_id == question.id)
         .order_by(QuestionImage.created_at, QuestionImage.id)
-        .offset(params.offset)
-        .limit(params.per_page)
     )
-    items = [_image_read(image) for image in images]
-    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
+    return await paginate(db, statement, params, _image_reads)
+
+
+def _image_reads(images: Sequence[QuestionImage]) -> list[ImageRead]:
+    return [_image_read(image) for image in images]
 
 
 async def delete_image(

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from studyhall.accounts.dependencies import CurrentUser
 from studyhall.core.deps import DbSession
-from studyhall.core.pagination import Page, Pagination
+from studyhall.core.openapi import problem_responses
+from studyhall.core.pagination import Page, Pagination, slice_page
 from studyhall.quizzes import actions
 from studyhall.quizzes.models import QuizStatus
 from studyhall.quizzes.schemas import (
@@ -45,7 +46,12 @@ async def list_categories(
     return await actions.list_categories(db, user, pagination)
 
 
-@categories_router.post("", status_code=status.HTTP_201_CREATED, response_model=CategoryRead)
+@categories_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CategoryRead,
+    responses=problem_responses(409),
+)
 async def create_category(body: CategoryCreate, db: DbSession, user: CurrentUser) -> CategoryRead:
     """Teachers and admins. The slug is made from the name."""
     return await actions.create_category(db, user, body)
@@ -56,7 +62,9 @@ async def read_category(category_id: uuid.UUID, db: DbSession, user: CurrentUser
     return await actions.get_category(db, user, category_id)
 
 
-@categories_router.patch("/{category_id}", response_model=CategoryRead)
+@categories_router.patch(
+    "/{category_id}", response_model=CategoryRead, responses=problem_responses(409)
+)
 async def update_category(
     category_id: uuid.UUID, body: CategoryUpdate, db: DbSession, user: CurrentUser
 ) -> CategoryRead:
@@ -115,7 +123,9 @@ async def delete_quiz(quiz_id: uuid.UUID, db: DbSession, user: CurrentUser) -> R
     return Response(status_code=204)
 
 
-@quizzes_router.post("/{quiz_id}/publish", response_model=QuizRead)
+@quizzes_router.post(
+    "/{quiz_id}/publish", response_model=QuizRead, responses=problem_responses(409)
+)
 async def publish_quiz(quiz_id: uuid.UUID, db: DbSession, user: CurrentUser) -> QuizRead:
     """409 `quiz_has_no_questions` or `quiz_has_unpublished_questions` when it cannot be."""
     return await actions.publish_quiz(db, user, quiz_id)
@@ -129,25 +139,19 @@ async def unpublish_quiz(quiz_id: uuid.UUID, db: DbSession, user: CurrentUser) -
 # ---------------------------------------------------------------- a quiz's questions
 
 
-def _page(items: list[QuizQuestionItem], pagination: Pagination) -> Page[QuizQuestionItem]:
-    start = pagination.offset
-    return Page(
-        items=items[start : start + pagination.per_page],
-        total=len(items),
-        page=pagination.page,
-        per_page=pagination.per_page,
-    )
-
-
 @quizzes_router.get("/{quiz_id}/questions", response_model=Page[QuizQuestionItem])
 async def list_quiz_questions(
     quiz_id: uuid.UUID, db: DbSession, user: CurrentUser, pagination: Pagination
 ) -> Page[QuizQuestionItem]:
     """The quiz's questions in order, for its editors."""
-    return _page(await actions.quiz_questions(db, user, quiz_id), pagination)
+    return slice_page(await actions.quiz_questions(db, user, quiz_id), pagination)
 
 
-@quizzes_router.put("/{quiz_id}/questions", response_model=Page[QuizQuestionItem])
+@quizzes_router.put(
+    "/{quiz_id}/questions",
+    response_model=Page[QuizQuestionItem],
+    responses=problem_responses(409),
+)
 async def set_quiz_questions(
     quiz_id: uuid.UUID,
     body: QuizQuestionsSet,
@@ -157,10 +161,15 @@ async def set_quiz_questions(
 ) -> Page[QuizQuestionItem]:
     """Replace the list in its new order: adds, removes and reorders at once."""
     items = await actions.set_quiz_questions(db, user, quiz_id, body.question_ids)
-    return _page(items, pagination)
+    return slice_page(items, pagination)
 
 
-@quizzes_router.post("/{quiz_id}/questions", status_code=201, response_model=Page[QuizQuestionItem])
+@quizzes_router.post(
+    "/{quiz_id}/questions",
+    status_code=201,
+    response_model=Page[QuizQuestionItem],
+    responses=problem_responses(409),
+)
 async def add_quiz_question(
     quiz_id: uuid.UUID,
     body: QuizQuestionAdd,
@@ -170,10 +179,14 @@ async def add_quiz_question(
 ) -> Page[QuizQuestionItem]:
     """Add a published question at `position` (default: the end)."""
     items = await actions.add_quiz_question(db, user, quiz_id, body.question_id, body.position)
-    return _page(items, pagination)
+    return slice_page(items, pagination)
 
 
-@quizzes_router.patch("/{quiz_id}/questions/{question_id}", response_model=Page[QuizQuestionItem])
+@quizzes_router.patch(
+    "/{quiz_id}/questions/{question_id}",
+    response_model=Page[QuizQuestionItem],
+    responses=problem_responses(409),
+)
 async def move_quiz_question(
     quiz_id: uuid.UUID,
     question_id: uuid.UUID,
@@ -184,10 +197,12 @@ async def move_quiz_question(
 ) -> Page[QuizQuestionItem]:
     """Move a question to another position (0-based)."""
     items = await actions.move_quiz_question(db, user, quiz_id, question_id, body.position)
-    return _page(items, pagination)
+    return slice_page(items, pagination)
 
 
-@quizzes_router.delete("/{quiz_id}/questions/{question_id}", status_code=204)
+@quizzes_router.delete(
+    "/{quiz_id}/questions/{question_id}", status_code=204, responses=problem_responses(409)
+)
 async def remove_quiz_question(
     quiz_id: uuid.UUID, question_id: uuid.UUID, db: DbSession, user: CurrentUser
 ) -> Response:

@@ -14,7 +14,7 @@ from studyhall.accounts.schemas import UserRead
 from studyhall.accounts.service.common import Principal, _security_event, get_user, to_read
 from studyhall.accounts.service.sessions import revoke_all_sessions
 from studyhall.core.errors import Conflict
-from studyhall.core.pagination import Page, PageParams
+from studyhall.core.pagination import Page, PageParams, paginate
 
 
 async def list_users(
@@ -33,18 +33,13 @@ async def list_users(
         )
     if role is not None:
         conditions.append(User.id.in_(select(UserRole.user_id).where(UserRole.role == role.value)))
-    total = await db.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
-    users = await db.scalars(
+    statement = (
         select(User)
         .where(*conditions)
         .options(selectinload(User.roles))
         .order_by(User.created_at.desc(), User.id)
-        .offset(params.offset)
-        .limit(params.per_page)
     )
-    return Page(
-        items=[to_read(u) for u in users], total=total, page=params.page, per_page=params.per_page
-    )
+    return await paginate(db, statement, params, lambda users: [to_read(u) for u in users])
 
 
 async def set_roles(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, cast, func, or_, select
+from sqlalchemy import Float, Row, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import service as accounts
@@ -32,7 +32,7 @@ from studyhall.analytics.service.keys import (
 from studyhall.analytics.service.percentiles import ranked_users
 from studyhall.core import cache
 from studyhall.core.db import utcnow
-from studyhall.core.pagination import PageParams
+from studyhall.core.pagination import Page, PageParams, paginate
 from studyhall.quizzes import service as quizzes
 
 # Shown for a user that no longer has a name (cannot normally happen: rows cascade).
@@ -71,91 +71,85 @@ async def _names(db: AsyncSession, user_ids: Sequence[uuid.UUID]) -> dict[uuid.U
     return await accounts.user_names(db, user_ids)
 
 
-async def _all_time(db: AsyncSession, params: PageParams) -> tuple[list[LeaderboardEntry], int]:
+async def _all_time(db: AsyncSession, params: PageParams) -> Page[LeaderboardEntry]:
     # Ordered off ix_user_stats_correct_accuracy; the page's first rank is one COUNT. Every
     # user_stats row is a ranked user, counted once in the rank buckets of one measure.
-    total = await ranked_users(db)
-    rows = (
-        await db.execute(
-            select(UserStats.user_id, UserStats.correct, UserStats.answered, UserStats.accuracy)
-            .order_by(UserStats.correct.desc(), UserStats.accuracy.desc(), UserStats.user_id.desc())
-            .offset(params.offset)
-            .limit(params.per_page)
-        )
-    ).all()
-    if not rows:
-        return [], total
-    first_rank = 1
-    if params.offset:
-        top = rows[0]
-        ahead = await db.scalar(
-            select(func.count())
-            .select_from(UserStats)
-            .where(
-                or_(
-                    UserStats.correct > top.correct,
-                    and_(UserStats.correct == top.correct, UserStats.accuracy > top.accuracy),
+    statement = select(
+        UserStats.user_id, UserStats.correct, UserStats.answered, UserStats.accuracy
+    ).order_by(UserStats.correct.desc(), UserStats.accuracy.desc(), UserStats.user_id.desc())
+
+    async def entries(rows: Sequence[Row[Any]]) -> list[LeaderboardEntry]:
+        if not rows:
+            return []
+        first_rank = 1
+        if params.offset:
+            top = rows[0]
+            ahead = await db.scalar(
+                select(func.count())
+                .select_from(UserStats)
+                .where(
+                    or_(
+                        UserStats.correct > top.correct,
+                        and_(UserStats.correct == top.correct, UserStats.accuracy > top.accuracy),
+                    )
                 )
             )
-        )
-        first_rank = int(ahead or 0) + 1
-    ranks = _ranks([(r.correct, r.accuracy) for r in rows], first_rank, params.offset)
-    names = await _names(db, [r.user_id for r in rows])
-    entries = [
-        LeaderboardEntry(
-            rank=rank,
-            user_id=r.user_id,
-            name=names.get(r.user_id, UNKNOWN_NAME),
-            correct=r.correct,
-            answered=r.answered,
-            accuracy=r.accuracy,
-        )
-        for rank, r in zip(ranks, rows, strict=True)
-    ]
-    return entries, total
+            first_rank = int(ahead or 0) + 1
+        ranks = _ranks([(r.correct, r.accuracy) for r in rows], first_rank, params.offset)
+        names = await _names(db, [r.user_id for r in rows])
+        return [
+            LeaderboardEntry(
+                rank=rank,
+                user_id=r.user_id,
+                name=names.get(r.user_id, UNKNOWN_NAME),
+                correct=r.correct,
+                answered=r.answered,
+                accuracy=r.accuracy,
+            )
+            for rank, r in zip(ranks, rows, strict=True)
+        ]
+
+    return await paginate(db, statement, params, entries, total=await ranked_users(db))
 
 
 async def _in_period(
     db: AsyncSession, first_day: date, last_day: date, params: PageParams
-) -> tuple[list[LeaderboardEntry], int]:
+) -> Page[LeaderboardEntry]:
     in_window = and_(UserDailyStats.day >= first_day, UserDailyStats.day <= last_day)
-    total = (
-        await db.scalar(select(func.count(func.distinct(UserDailyStats.user_id))).where(in_window))
-        or 0
-    )
     correct = func.sum(UserDailyStats.correct)
     answered = func.sum(UserDailyStats.answered)
     accuracy = cast(correct, Float) / func.nullif(answered, 0)
     rank = func.rank().over(order_by=(correct.desc(), accuracy.desc()))
-    rows = (
-        await db.execute(
-            select(
-                UserDailyStats.user_id,
-                correct.label("correct"),
-                answered.label("answered"),
-                accuracy.label("accuracy"),
-                rank.label("rank"),
+    statement = (
+        select(
+            UserDailyStats.user_id,
+            correct.label("correct"),
+            answered.label("answered"),
+            accuracy.label("accuracy"),
+            rank.label("rank"),
+        )
+        .where(in_window)
+        .group_by(UserDailyStats.user_id)
+        .order_by(correct.desc(), accuracy.desc(), UserDailyStats.user_id.desc())
+    )
+
+    async def entries(rows: Sequence[Row[Any]]) -> list[LeaderboardEntry]:
+        names = await _names(db, [r.user_id for r in rows])
+        return [
+            LeaderboardEntry(
+                rank=int(r.rank),
+                user_id=r.user_id,
+                name=names.get(r.user_id, UNKNOWN_NAME),
+                correct=int(r.correct),
+                answered=int(r.answered),
+                accuracy=float(r.accuracy or 0.0),
             )
-            .where(in_window)
-            .group_by(UserDailyStats.user_id)
-            .order_by(correct.desc(), accuracy.desc(), UserDailyStats.user_id.desc())
-            .offset(params.offset)
-            .limit(params.per_page)
-        )
-    ).all()
-    names = await _names(db, [r.user_id for r in rows])
-    entries = [
-        LeaderboardEntry(
-            rank=int(r.rank),
-            user_id=r.user_id,
-            name=names.get(r.user_id, UNKNOWN_NAME),
-            correct=int(r.correct),
-            answered=int(r.answered),
-            accuracy=float(r.accuracy or 0.0),
-        )
-        for r in rows
-    ]
-    return entries, total
+            for r in rows
+        ]
+
+    # Counted without the ranking window over every user.
+    total = select(func.count(func.distinct(UserDailyStats.user_id))).where(in_window)
+    return await paginate(db, statement, params, entries, total=total)
 
 
 async def global_leaderboard(
@@ -171,12 +165,10 @@ async def global_leaderboard(
 
     async def load() -> GlobalLeaderboard:
         if window.first_day is None or window.last_day is None:
-            entries, total = await _all_time(db, params)
+            page = await _all_time(db, params)
         else:
-            entries, total = await _in_period(db, window.first_day, window.last_day, params)
-        return GlobalLeaderboard(
-            items=entries, total=total, page=params.page, per_page=params.per_page, window=window
-        )
+            page = await _in_period(db, window.first_day, window.last_day, params)
+        return GlobalLeaderboard(**dict(page), window=window)
 
     key = global_leaderboard_key(period.value, window.first_day, params.page, params.per_page)
     return await cache.get_or_set(key, LEADERBOARD_TTL, load, tags=[GLOBAL_LEADERBOARD_TAG])
@@ -220,51 +212,42 @@ async def compute_quiz_leaderboard(
         .where(*conditions)
         .subquery()
     )
-    total = (
-        await db.scalar(select(func.count(func.distinct(AttemptResult.user_id))).where(*conditions))
-        or 0
-    )
     rank = func.rank().over(order_by=(best.c.percent.desc(), best.c.time_spent_seconds.asc()))
-    rows = (
-        await db.execute(
-            select(
-                best.c.user_id,
-                best.c.percent,
-                best.c.time_spent_seconds,
-                best.c.submitted_at,
-                rank.label("rank"),
-            )
-            .where(best.c.nth == 1)
-            .order_by(
-                best.c.percent.desc(),
-                best.c.time_spent_seconds.asc(),
-                best.c.submitted_at.asc(),
-                best.c.user_id,
-            )
-            .offset(params.offset)
-            .limit(params.per_page)
+    statement = (
+        select(
+            best.c.user_id,
+            best.c.percent,
+            best.c.time_spent_seconds,
+            best.c.submitted_at,
+            rank.label("rank"),
         )
-    ).all()
-    names = await _names(db, [r.user_id for r in rows])
-    entries = [
-        QuizLeaderboardEntry(
-            rank=int(r.rank),
-            user_id=r.user_id,
-            name=names.get(r.user_id, UNKNOWN_NAME),
-            percent=float(r.percent),
-            time_spent_seconds=int(r.time_spent_seconds),
-            submitted_at=_aware(r.submitted_at),
+        .where(best.c.nth == 1)
+        .order_by(
+            best.c.percent.desc(),
+            best.c.time_spent_seconds.asc(),
+            best.c.submitted_at.asc(),
+            best.c.user_id,
         )
-        for r in rows
-    ]
-    return QuizLeaderboard(
-        items=entries,
-        total=total,
-        page=params.page,
-        per_page=params.per_page,
-        quiz_id=quiz_id,
-        window=window,
     )
+
+    async def entries(rows: Sequence[Row[Any]]) -> list[QuizLeaderboardEntry]:
+        names = await _names(db, [r.user_id for r in rows])
+        return [
+            QuizLeaderboardEntry(
+                rank=int(r.rank),
+                user_id=r.user_id,
+                name=names.get(r.user_id, UNKNOWN_NAME),
+                percent=float(r.percent),
+                time_spent_seconds=int(r.time_spent_seconds),
+                submitted_at=_aware(r.submitted_at),
+            )
+            for r in rows
+        ]
+
+    # Counted without the windows: one row per user who submitted.
+    total = select(func.count(func.distinct(AttemptResult.user_id))).where(*conditions)
+    page = await paginate(db, statement, params, entries, total=total)
+    return QuizLeaderboard(**dict(page), quiz_id=quiz_id, window=window)
 
 
 def _aware(moment: datetime | str) -> datetime:

@@ -38,7 +38,7 @@ from studyhall.attempts.service.common import (
 )
 from studyhall.attempts.service.submission import settle_if_overdue
 from studyhall.core.errors import Conflict
-from studyhall.core.pagination import Page, PageParams
+from studyhall.core.pagination import Page, PageParams, paginate
 from studyhall.questions.schemas import QuestionVersionRead
 
 
@@ -177,15 +177,12 @@ async def list_attempts(
         conditions.append(Attempt.status == status.value)
     if quiz_id is not None:
         conditions.append(Attempt.quiz_id == quiz_id)
-    total = await db.scalar(select(func.count()).select_from(Attempt).where(*conditions)) or 0
-    rows = await db.scalars(
-        select(Attempt)
-        .where(*conditions)
-        .order_by(Attempt.started_at.desc(), Attempt.id)
-        .offset(params.offset)
-        .limit(params.per_page)
-    )
-    items = [
+    statement = select(Attempt).where(*conditions).order_by(Attempt.started_at.desc(), Attempt.id)
+    return await paginate(db, statement, params, _summaries)
+
+
+def _summaries(attempts: Sequence[Attempt]) -> list[AttemptSummary]:
+    return [
         AttemptSummary(
             id=attempt.id,
             kind=attempt.kind,
@@ -201,9 +198,8 @@ async def list_attempts(
             percent=attempt.percent,
             passed=attempt.passed,
         )
-        for attempt in rows
+        for attempt in attempts
     ]
-    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
 
 
 async def count_quiz_attempts(db: AsyncSession, quiz_id: uuid.UUID, user_id: uuid.UUID) -> int:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core import cache
 from studyhall.core.errors import NotFound
-from studyhall.core.pagination import Page, PageParams
+from studyhall.core.pagination import Page, PageParams, paginate, slice_page
 from studyhall.questions.grading import normalize_text
 from studyhall.questions.models import (
     Question,
@@ -146,34 +147,34 @@ async def list_questions(
     db: AsyncSession, query: QuestionFilter, params: PageParams, actor: Author
 ) -> Page[QuestionSummary]:
     conditions = _filters(query, actor)
-    total = await db.scalar(select(func.count()).select_from(Question).where(*conditions)) or 0
-    rows = (
-        await db.execute(
-            select(Question, QuestionVersion.stem_html)
-            .outerjoin(QuestionVersion, QuestionVersion.id == Question.current_version_id)
-            .where(*conditions)
-            .order_by(Question.updated_at.desc(), Question.id)
-            .offset(params.offset)
-            .limit(params.per_page)
-        )
-    ).all()
-    tags = await _tags_of(db, [question.id for question, _ in rows])
-    items = [
-        QuestionSummary(
-            id=question.id,
-            status=QuestionStatus(question.status),
-            type=QuestionType(question.type),
-            subject=question.subject,
-            system=question.system,
-            topic=question.topic,
-            tags=tags[question.id],
-            difficulty=question.difficulty,
-            stem_preview=plain_preview(stem or ""),
-            updated_at=question.updated_at,
-        )
-        for question, stem in rows
-    ]
-    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
+    statement = (
+        select(Question, QuestionVersion.stem_html)
+        .outerjoin(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+        .where(*conditions)
+        .order_by(Question.updated_at.desc(), Question.id)
+    )
+    # Counted on the questions alone: the join adds one row (or none) to each.
+    total = select(func.count()).select_from(Question).where(*conditions)
+
+    async def summaries(rows: Sequence[Row[Question, str | None]]) -> list[QuestionSummary]:
+        tags = await _tags_of(db, [question.id for question, _ in rows])
+        return [
+            QuestionSummary(
+                id=question.id,
+                status=QuestionStatus(question.status),
+                type=QuestionType(question.type),
+                subject=question.subject,
+                system=question.system,
+                topic=question.topic,
+                tags=tags[question.id],
+                difficulty=question.difficulty,
+                stem_preview=plain_preview(stem or ""),
+                updated_at=question.updated_at,
+            )
+            for question, stem in rows
+        ]
+
+    return await paginate(db, statement, params, summaries, total=total)
 
 
 async def question_subjects(db: AsyncSession) -> list[tuple[str, str, int]]:
@@ -196,13 +197,7 @@ async def subject_summary(db: AsyncSession, params: PageParams) -> Page[SubjectC
             for subject, system, count in await question_subjects(db)
         ]
 
-    rows = await cache.get_or_set(SUBJECTS_KEY, SUBJECTS_CACHE_SECONDS, load)
-    return Page(
-        items=rows[params.offset : params.offset + params.per_page],
-        total=len(rows),
-        page=params.page,
-        per_page=params.per_page,
-    )
+    return slice_page(await cache.get_or_set(SUBJECTS_KEY, SUBJECTS_CACHE_SECONDS, load), params)
 
 
 async def list_question_versions(
@@ -210,27 +205,20 @@ async def list_question_versions(
 ) -> Page[VersionHistoryEntry]:
     """A question's versions, newest first, with answers: for its authors and admins."""
     question = await load_for_edit(db, actor, question_id)
-    total = (
-        await db.scalar(
-            select(func.count())
-            .select_from(QuestionVersion)
-            .where(QuestionVersion.question_id == question.id)
-        )
-        or 0
-    )
-    versions = await db.scalars(
+    statement = (
         select(QuestionVersion)
         .where(QuestionVersion.question_id == question.id)
         .order_by(QuestionVersion.number.desc())
-        .offset(params.offset)
-        .limit(params.per_page)
     )
-    items = [
-        VersionHistoryEntry(
-            **version_read(version, question).model_dump(),
-            created_at=version.created_at,
-            created_by=version.created_by,
-        )
-        for version in versions
-    ]
-    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
+
+    def entries(versions: Sequence[QuestionVersion]) -> list[VersionHistoryEntry]:
+        return [
+            VersionHistoryEntry(
+                **version_read(version, question).model_dump(),
+                created_at=version.created_at,
+                created_by=version.created_by,
+            )
+            for version in versions
+        ]
+
+    return await paginate(db, statement, params, entries)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core import cache
 from studyhall.core.errors import Conflict, Forbidden, NotFound
-from studyhall.core.pagination import Page, PageParams
+from studyhall.core.pagination import Page, PageParams, page_of, paginate
 from studyhall.quizzes.models import Category, Quiz
 from studyhall.quizzes.schemas import CategoryCreate, CategoryRead, CategoryUpdate
 from studyhall.quizzes.service.common import (
@@ -121,14 +122,9 @@ async def list_categories(db: AsyncSession, params: PageParams) -> Page[Category
 
     # Cached as a plain tuple: a parametrized generic model does not unpickle everywhere.
     async def load() -> tuple[list[CategoryRead], int]:
-        total = await db.scalar(select(func.count()).select_from(Category)) or 0
-        rows = await db.scalars(
-            select(Category)
-            .order_by(Category.name, Category.id)
-            .offset(params.offset)
-            .limit(params.per_page)
-        )
-        return [_read(c) for c in rows], total
+        statement = select(Category).order_by(Category.name, Category.id)
+        page = await paginate(db, statement, params, _reads)
+        return page.items, page.total
 
     items, total = await cache.get_or_set(
         f"categories:page:{params.page}:{params.per_page}",
@@ -136,7 +132,11 @@ async def list_categories(db: AsyncSession, params: PageParams) -> Page[Category
         load,
         tags=(CATEGORIES_TAG,),
     )
-    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
+    return page_of(items, total, params)
+
+
+def _reads(categories: Sequence[Category]) -> list[CategoryRead]:
+    return [_read(category) for category in categories]
 
 
 async def all_categories(db: AsyncSession) -> list[CategoryRead]:

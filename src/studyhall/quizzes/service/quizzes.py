@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core import cache
 from studyhall.core.errors import Conflict, NotFound, ValidationFailed
 from studyhall.core.markdown import render_markdown_off_loop
-from studyhall.core.pagination import Page, PageParams
+from studyhall.core.pagination import Page, PageParams, page_of, paginate
 from studyhall.quizzes.models import Category, FeedbackMode, Quiz, QuizQuestion, QuizStatus
 from studyhall.quizzes.schemas import (
     CategoryBrief,
@@ -292,45 +293,38 @@ async def list_quizzes(
     scope = list_scope(actor)
 
     async def load() -> tuple[list[QuizSummary], int]:
-        conditions = _conditions(actor, scope, query)
-        base = select(Quiz, Category).outerjoin(Category, Category.id == Quiz.category_id)
-        total = (
-            await db.scalar(
-                select(func.count())
-                .select_from(Quiz)
-                .outerjoin(Category, Category.id == Quiz.category_id)
-                .where(*conditions)
-            )
-            or 0
-        )
-        rows = await db.execute(
-            base.where(*conditions)
+        statement = (
+            select(Quiz, Category)
+            .outerjoin(Category, Category.id == Quiz.category_id)
+            .where(*_conditions(actor, scope, query))
             .order_by(func.lower(Quiz.title), Quiz.id)
-            .offset(params.offset)
-            .limit(params.per_page)
         )
-        items = [
-            QuizSummary(
-                id=quiz.id,
-                title=quiz.title,
-                status=QuizStatus(quiz.status),
-                category=_brief(category),
-                question_count=quiz.question_count,
-                time_limit_seconds=quiz.time_limit_seconds,
-                attempts_allowed=quiz.attempts_allowed,
-                pass_mark_percent=quiz.pass_mark_percent,
-                author_id=quiz.author_id,
-                updated_at=quiz.updated_at,
-            )
-            for quiz, category in rows
-        ]
-        return items, total
+        page = await paginate(db, statement, params, _summaries)
+        return page.items, page.total
 
     # Cached as a plain tuple: a parametrized generic model does not unpickle everywhere.
     items, total = await cache.get_or_set(
         list_cache_key(actor, query, params), QUIZ_LIST_TTL, load, tags=(QUIZ_LISTS_TAG,)
     )
-    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
+    return page_of(items, total, params)
+
+
+def _summaries(rows: Sequence[Row[Quiz, Category | None]]) -> list[QuizSummary]:
+    return [
+        QuizSummary(
+            id=quiz.id,
+            title=quiz.title,
+            status=QuizStatus(quiz.status),
+            category=_brief(category),
+            question_count=quiz.question_count,
+            time_limit_seconds=quiz.time_limit_seconds,
+            attempts_allowed=quiz.attempts_allowed,
+            pass_mark_percent=quiz.pass_mark_percent,
+            author_id=quiz.author_id,
+            updated_at=quiz.updated_at,
+        )
+        for quiz, category in rows
+    ]
 
 
 # ---------------------------------------------------------------- for attempts
