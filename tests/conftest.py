@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 from studyhall.accounts.models import Role, User, UserRole  # noqa: E402
 from studyhall.app import create_app  # noqa: E402
 from studyhall.core.db import utcnow  # noqa: E402
+from studyhall.core.events import PassResult, deliver_pending  # noqa: E402
 from studyhall.core.security import hash_password  # noqa: E402
 from studyhall.core.settings import Settings, get_settings  # noqa: E402
 from studyhall.migrate import upgrade  # noqa: E402
@@ -97,6 +99,21 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     await clear_namespace()
     await get_limiter().reset()
     request.getfixturevalue("mailbox").clear()
+
+
+async def deliver_events(app: FastAPI) -> PassResult:
+    """Deliver every domain event due now (the worker's delivery pass, run here and awaited),
+    so what subscribers keep (analytics) reflects everything committed so far."""
+    return await deliver_pending(app.state.sessionmaker)
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], within: float = 15) -> None:
+    """Poll `condition` until it holds; fail after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{condition.__name__} did not hold within {within}s")
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""Imports every module's background tasks, so both `serve` and `worker` register them."""
+"""Imports every module's background tasks and event subscribers, so both `serve` and
+`worker` register them."""
 
 from __future__ import annotations
 
+from studyhall.analytics import subscribers as analytics_subscribers
 from studyhall.attempts import tasks as attempts_tasks
 from studyhall.core import email as core_email
+from studyhall.core import events as core_events
 
-__all__ = ["attempts_tasks", "core_email"]
+__all__ = ["analytics_subscribers", "attempts_tasks", "core_email", "core_events"]
