@@ -384,7 +384,7 @@ async def _deliver_due(session: AsyncSession, now: datetime, result: PassResult)
             EVENT_DELIVERIES.labels(name, delivery.handler, "failed").inc()
             log.error(
                 "event_delivery_failed",
-                event=name,
+                event_name=name,
                 event_seq=delivery.event_seq,
                 handler=delivery.handler,
                 attempts=delivery.attempts,
@@ -397,7 +397,7 @@ async def _deliver_due(session: AsyncSession, now: datetime, result: PassResult)
             EVENT_DELIVERIES.labels(name, delivery.handler, "retrying").inc()
             log.warning(
                 "event_delivery_retrying",
-                event=name,
+                event_name=name,
                 event_seq=delivery.event_seq,
                 handler=delivery.handler,
                 attempts=delivery.attempts,
