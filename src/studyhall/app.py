@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             register_app_loop(None)
-            forget_app_sessionmaker(app.state.sessionmaker)
+            await forget_app_sessionmaker(app.state.sessionmaker)
             if consumer is not None:
                 await asyncio.to_thread(stop_consumer, consumer)
             await engine.dispose()

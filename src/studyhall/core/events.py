@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -440,38 +440,62 @@ async def purge_delivered(
 
 # ---------------------------------------------------------------- the worker's side
 
-# Jobs run their coroutines on the app's loop when this process serves the app (then they
-# use the app's pool), otherwise on the worker's own loop (then on an engine of its own,
-# kept for the life of the process).
-_app_factory: tuple[asyncio.AbstractEventLoop, async_sessionmaker[AsyncSession]] | None = None
-_worker_factories: dict[asyncio.AbstractEventLoop, async_sessionmaker[AsyncSession]] = {}
+
+# Jobs run their coroutines on the app's loop when this process serves the app: they then use
+# the app's pool, and the app's shutdown waits for them before disposing of it. Otherwise
+# (a `studyhall worker`, or no app on this loop any more) a job opens an engine of its own
+# for its run.
+@dataclass
+class _AppPool:
+    loop: asyncio.AbstractEventLoop
+    factory: async_sessionmaker[AsyncSession]
+    in_flight: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+_app_pools: list[_AppPool] = []
+T = TypeVar("T")
 
 
 def register_app_sessionmaker(factory: async_sessionmaker[AsyncSession]) -> None:
     """Called by the app's lifespan on its loop."""
-    global _app_factory
-    _app_factory = (asyncio.get_running_loop(), factory)
+    pool = _AppPool(asyncio.get_running_loop(), factory)
+    pool.idle.set()
+    _app_pools.append(pool)
 
 
-def forget_app_sessionmaker(factory: async_sessionmaker[AsyncSession]) -> None:
-    """Called by the app's lifespan on shutdown (its engine is about to be disposed)."""
-    global _app_factory
-    if _app_factory is not None and _app_factory[1] is factory:
-        _app_factory = None
+async def forget_app_sessionmaker(factory: async_sessionmaker[AsyncSession]) -> None:
+    """Called by the app's lifespan on shutdown, before its engine is disposed of: no new job
+    uses its pool, and the jobs using it now finish first."""
+    for pool in [pool for pool in _app_pools if pool.factory is factory]:
+        _app_pools.remove(pool)
+        await pool.idle.wait()
 
 
-def _job_sessionmaker() -> async_sessionmaker[AsyncSession]:
+async def _with_job_sessionmaker(
+    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]],
+) -> T:
     loop = asyncio.get_running_loop()
-    if _app_factory is not None and _app_factory[0] is loop:
-        return _app_factory[1]
-    if loop not in _worker_factories:
-        _worker_factories[loop] = make_sessionmaker(make_engine(get_settings()))
-    return _worker_factories[loop]
+    pool = next((p for p in reversed(_app_pools) if p.loop is loop), None)
+    if pool is not None:
+        pool.in_flight += 1
+        pool.idle.clear()
+        try:
+            return await work(pool.factory)
+        finally:
+            pool.in_flight -= 1
+            if not pool.in_flight:
+                pool.idle.set()
+    engine = make_engine(get_settings())
+    try:
+        return await work(make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
 
 
 async def deliver_now() -> int:
     """Deliver everything due, from a job. Returns how many deliveries finished."""
-    result = await deliver_pending(_job_sessionmaker())
+    result = await _with_job_sessionmaker(deliver_pending)
     return result.delivered + result.failed
 
 
@@ -485,9 +509,9 @@ def sweep_events_job() -> int:
     """What an enqueue lost (a crash between commit and enqueue) and retries now due; and
     the purge of old delivered events."""
 
-    async def sweep() -> int:
-        delivered = await deliver_now()
-        await purge_delivered(_job_sessionmaker())
-        return delivered
+    async def sweep(factory: async_sessionmaker[AsyncSession]) -> int:
+        result = await deliver_pending(factory)
+        await purge_delivered(factory)
+        return result.delivered + result.failed
 
-    return run_async(sweep)
+    return run_async(lambda: _with_job_sessionmaker(sweep))
