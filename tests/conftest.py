@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 from studyhall.accounts.models import Role, User, UserRole  # noqa: E402
 from studyhall.app import create_app  # noqa: E402
 from studyhall.core.db import utcnow  # noqa: E402
-from studyhall.core.events import PassResult, deliver_pending  # noqa: E402
+from studyhall.core.events import PassResult, deliver_pending, take_delivery_turn  # noqa: E402
 from studyhall.core.security import hash_password  # noqa: E402
 from studyhall.core.settings import Settings, get_settings  # noqa: E402
 from studyhall.migrate import upgrade  # noqa: E402
@@ -80,6 +80,9 @@ async def app(
 async def _wipe(application: FastAPI) -> None:
     factory = application.state.sessionmaker
     async with factory() as session:
+        # After the delivery pass running now (the worker's, after the test's last commit),
+        # and before the next: a pass and the wipe would otherwise lock rows in other orders.
+        await take_delivery_turn(session)
         for table in reversed(metadata.sorted_tables):
             await session.execute(delete(table))
         await session.commit()

@@ -30,6 +30,7 @@ from studyhall.core.events import (
     OutboxEvent,
     deliver_pending,
     emit,
+    purge_delivered,
     subscribe,
 )
 from tests.analytics.conftest import add_users, items, submission
@@ -261,3 +262,17 @@ async def test_a_redelivered_submission_is_not_counted_twice(app: FastAPI) -> No
 async def add_users_via(app: FastAPI) -> list[uuid.UUID]:
     async with app.state.sessionmaker() as session:
         return await add_users(session, "Ana")
+
+
+async def test_old_finished_events_are_purged_and_pending_ones_kept(app: FastAPI) -> None:
+    flaky.fail_first["b:1"] = 1000
+    await emit_committed_without_enqueue(
+        app, Credited(account="a", n=1), Credited(account="b", n=1)
+    )
+    start = utcnow() + timedelta(days=1)
+    await deliver_pending(app.state.sessionmaker, now=start)
+
+    assert await purge_delivered(app.state.sessionmaker, now=start + timedelta(days=6)) == 0
+    later = start + events.KEEP_DELIVERED + timedelta(minutes=1)
+    assert await purge_delivered(app.state.sessionmaker, now=later) == 1
+    assert set(await deliveries(app)) == {"b:1"}  # still being retried: kept

@@ -252,7 +252,11 @@ async def deliver_pending(
 ) -> PassResult:
     """Run delivery passes until nothing is due (or `max_passes`): fan new events out, run
     the due deliveries. `now` (tests) stands for the current time when deciding what is due.
-    Returns the totals of the passes."""
+    Returns the totals of the passes.
+
+    The calling process must have imported every subscriber (`studyhall.tasks`; importing
+    `studyhall.app` does): an event is fanned out to the handlers registered at that moment.
+    """
     total = PassResult()
     for _ in range(max_passes):
         result = await delivery_pass(factory, now)
@@ -272,7 +276,7 @@ async def delivery_pass(
     result = PassResult()
     async with factory() as session:
         try:
-            await _take_turn(session)
+            await take_delivery_turn(session)
             moment = now or utcnow()
             result.fanned_out = await _fan_out(session, moment)
             await _deliver_due(session, moment, result)
@@ -284,7 +288,10 @@ async def delivery_pass(
     return result
 
 
-async def _take_turn(session: AsyncSession) -> None:
+async def take_delivery_turn(session: AsyncSession) -> None:
+    """Write the delivery lock row in the session's transaction: wait for the delivery pass
+    running now, and hold any other off until this transaction ends (delivery passes; and
+    whatever must not interleave with one, e.g. a test wiping the tables)."""
     dialect = session.get_bind().dialect.name
     insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert_into(EventDeliveryLock).values(id=1, pass_started_at=utcnow())
@@ -431,6 +438,7 @@ async def purge_delivered(
         EventDelivery.status == DeliveryStatus.PENDING,
     )
     async with factory() as session:
+        await take_delivery_turn(session)
         deleted = await session.execute(
             delete(OutboxEvent).where(OutboxEvent.dispatched_at < cutoff, ~unfinished)
         )
