@@ -4,6 +4,7 @@ time the percentile ranking. See bench/README.md."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -220,6 +221,7 @@ async def _run(
         studyhall_command,
         studyhall_environment,
         uvicorn_command,
+        worker_command,
     )
     from bench.writer import asyncpg_dsn
 
@@ -261,8 +263,15 @@ async def _run(
     )
     logs = Path(tempfile.mkdtemp(prefix="studyhall-bench-"))
     env = studyhall_environment(database_url, redis_url, NAMESPACE, workers, logs / "var")
-    async with serving("studyhall", studyhall_command(workers), env, "/health", logs) as server:
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(
+            serving("studyhall", studyhall_command(workers), env, "/health", logs)
+        )
         console.print(f"Studyhall: {workers} worker(s) at {server.base_url} (logs in {logs}).")
+        if workers > 1:  # then `serve` consumes no jobs: a `studyhall worker` delivers events
+            await stack.enter_async_context(
+                serving("worker", worker_command(1), env, "/metrics", logs)
+            )
 
         def connect() -> RawHttp:
             return RawHttp(server.base_url)

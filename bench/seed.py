@@ -158,11 +158,23 @@ QUIZ_COLUMNS = (
     "created_at",
     "updated_at",
 )
+# analytics' copy of each submitted item (what the attempt.submitted event gives it).
+RESPONSE_COLUMNS = (
+    "attempt_id",
+    "question_id",
+    "question_version_id",
+    "user_id",
+    "response",
+    "is_correct",
+    "attempt_percent",
+    "submitted_at",
+)
 # Their secondary indexes are built once after the load (see RowWriter.begin_bulk_load).
 BULK_TABLES = (
     "attempts",
     "attempt_items",
     "attempt_results",
+    "item_responses",
     "user_question_states",
     "user_subject_stats",
     "user_daily_stats",
@@ -426,11 +438,42 @@ async def _write_history(writer: RowWriter, gen: Generator, report: Progress) ->
             await writer.write("attempts", ATTEMPT_COLUMNS, batch.attempts)
             await writer.write("attempt_items", ITEM_COLUMNS, batch.items)
             await writer.write("attempt_results", RESULT_COLUMNS, batch.results)
+            await writer.write("item_responses", RESPONSE_COLUMNS, item_responses(batch))
             done += len(batch.attempts)
             report("attempts", done, size.attempts)
     finally:
         stop.set()
         await asyncio.to_thread(producer.join)
+
+
+def item_responses(batch: Batch) -> list[tuple[Any, ...]]:
+    """The item_responses rows of a batch: its items with their attempt's user, percent and
+    submission time."""
+    by_attempt = {
+        row[ATTEMPT_COLUMNS.index("id")]: (
+            row[ATTEMPT_COLUMNS.index("user_id")],
+            row[ATTEMPT_COLUMNS.index("percent")],
+            row[ATTEMPT_COLUMNS.index("submitted_at")],
+        )
+        for row in batch.attempts
+    }
+    column = ITEM_COLUMNS.index
+    rows = []
+    for item in batch.items:
+        user_id, percent, submitted_at = by_attempt[item[column("attempt_id")]]
+        rows.append(
+            (
+                item[column("attempt_id")],
+                item[column("question_id")],
+                item[column("question_version_id")],
+                user_id,
+                item[column("response")],
+                bool(item[column("is_correct")]),
+                percent,
+                submitted_at,
+            )
+        )
+    return rows
 
 
 async def _write_aggregates(writer: RowWriter, gen: Generator, report: Progress) -> None:

@@ -62,7 +62,7 @@ def studyhall_environment(
         "STUDYHALL_REDIS_URL": redis_url,
         "STUDYHALL_REDIS_NAMESPACE": namespace,
         # One worker consumes the queue in-process (the embedded way); with more, a separate
-        # `studyhall worker` would, so none is started for the benchmark.
+        # `studyhall worker` does (`worker_command`), as operators run it.
         "STUDYHALL_RUN_WORKER_IN_PROCESS": "true" if workers == 1 else "false",
         "STUDYHALL_LOG_LEVEL": "WARNING",
         "STUDYHALL_VAR_DIR": str(var_dir),
@@ -83,6 +83,18 @@ def studyhall_command(workers: int) -> Command:
     def command(port: int) -> list[str]:
         serve = [str(STUDYHALL)] if STUDYHALL.exists() else [sys.executable, "-m", "studyhall.cli"]
         return [*serve, "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
+
+    return command
+
+
+def worker_command(threads: int) -> Command:
+    """`studyhall worker` (the job queue and the delivery of domain events, e.g. the
+    analytics of each submission), its /metrics on the given port (used as its readiness
+    check)."""
+
+    def command(port: int) -> list[str]:
+        worker = [str(STUDYHALL)] if STUDYHALL.exists() else [sys.executable, "-m", "studyhall.cli"]
+        return [*worker, "worker", "--threads", str(threads), "--metrics-port", str(port)]
 
     return command
 

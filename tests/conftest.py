@@ -39,6 +39,7 @@ from studyhall.app import create_app  # noqa: E402
 from studyhall.core import jobs  # noqa: E402
 from studyhall.core.db import utcnow  # noqa: E402
 from studyhall.core.email import deliver  # noqa: E402
+from studyhall.core.events import PassResult, deliver_pending, take_delivery_turn  # noqa: E402
 from studyhall.core.metrics import registry  # noqa: E402
 from studyhall.core.security import hash_password  # noqa: E402
 from studyhall.core.settings import Settings, get_settings  # noqa: E402
@@ -150,6 +151,9 @@ async def app(
 async def _wipe(application: FastAPI) -> None:
     factory = application.state.sessionmaker
     async with factory() as session:
+        # After the delivery pass running now (the worker's, after the test's last commit),
+        # and before the next: a pass and the wipe would otherwise lock rows in other orders.
+        await take_delivery_turn(session)
         for table in reversed(metadata.sorted_tables):
             await session.execute(delete(table))
         await session.commit()
@@ -169,6 +173,21 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     await clear_namespace()
     await get_limiter().reset()
     request.getfixturevalue("mailbox").clear()
+
+
+async def deliver_events(app: FastAPI) -> PassResult:
+    """Deliver every domain event due now (the worker's delivery pass, run here and awaited),
+    so what subscribers keep (analytics) reflects everything committed so far."""
+    return await deliver_pending(app.state.sessionmaker)
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], within: float = 15) -> None:
+    """Poll `condition` until it holds; fail after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{condition.__name__} did not hold within {within}s")
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ PostgreSQL is a fresh database from the `fresh_postgres_url` fixture (tests/conf
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,90 @@ def test_revision_files_are_dated() -> None:
         datetime(*(int(match[part]) for part in ("year", "month", "day", "hour", "minute")))
     on_disk = {p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")}
     assert on_disk == {Path(str(r.path)).name for r in revisions}
+
+
+BEFORE_ITEM_RESPONSES = "ccda571e20cf"
+
+
+async def _backfill_of_item_responses(url: str) -> None:
+    """Attempts submitted before analytics kept its own item_responses keep their item
+    analysis: the revision copies their items; open attempts are left out."""
+    upgrade(url, BEFORE_ITEM_RESPONSES)
+    tables = metadata.tables
+    user, question, version = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    submitted, still_open = uuid.uuid4(), uuid.uuid4()
+    moment = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                tables["users"].insert(),
+                {"id": user, "email": "old@example.com", "name": "Old", "password_hash": "x"},
+            )
+            await conn.execute(
+                tables["questions"].insert(), {"id": question, "type": "single_choice"}
+            )
+            await conn.execute(
+                tables["question_versions"].insert(),
+                {
+                    "id": version,
+                    "question_id": question,
+                    "number": 1,
+                    "type": "single_choice",
+                    "stem_md": "?",
+                    "stem_html": "<p>?</p>",
+                },
+            )
+            for attempt, status, percent in (
+                (submitted, "submitted", 50.0),
+                (still_open, "in_progress", None),
+            ):
+                await conn.execute(
+                    tables["attempts"].insert(),
+                    {
+                        "id": attempt,
+                        "user_id": user,
+                        "kind": "quiz",
+                        "mode": "standard",
+                        "title": "Old quiz",
+                        "feedback_mode": "end",
+                        "status": status,
+                        "percent": percent,
+                        "submitted_at": moment if status == "submitted" else None,
+                    },
+                )
+                await conn.execute(
+                    tables["attempt_items"].insert(),
+                    {
+                        "attempt_id": attempt,
+                        "position": 0,
+                        "question_id": question,
+                        "question_version_id": version,
+                        "response": {"choice": "b"},
+                        "is_correct": True if status == "submitted" else None,
+                    },
+                )
+        upgrade(url)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(tables["item_responses"].select())).mappings().all()
+    finally:
+        await engine.dispose()
+    assert len(rows) == 1
+    (row,) = rows
+    assert (row["attempt_id"], row["question_id"], row["question_version_id"]) == (
+        submitted,
+        question,
+        version,
+    )
+    assert (row["user_id"], row["response"], row["is_correct"]) == (user, {"choice": "b"}, True)
+    assert row["attempt_percent"] == 50.0
+    stored = row["submitted_at"]  # SQLite's is naive (UTC), PostgreSQL's aware
+    assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == moment
+
+
+async def test_sqlite_backfills_item_responses(tmp_path: Path) -> None:
+    await _backfill_of_item_responses(f"sqlite+aiosqlite:///{tmp_path / 'backfill.db'}")
+
+
+async def test_postgres_backfills_item_responses(fresh_postgres_url: str) -> None:
+    await _backfill_of_item_responses(fresh_postgres_url)

@@ -25,6 +25,7 @@ from studyhall.core import health
 from studyhall.core.cache import close_cache, setup_cache
 from studyhall.core.db import make_engine, make_sessionmaker
 from studyhall.core.errors import install_error_handlers
+from studyhall.core.events import forget_app_sessionmaker, register_app_sessionmaker
 from studyhall.core.jobs import (
     JobContext,
     refresh_queue_gauges,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Jobs run their coroutines on this loop, where the cache and database clients live.
         register_app_loop(asyncio.get_running_loop(), JobContext(settings, app.state.sessionmaker))
+        register_app_sessionmaker(app.state.sessionmaker)
         _freeze_startup_objects()
         consumer = (
             start_consumer(settings.worker_threads) if settings.run_worker_in_process else None
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             register_app_loop(None)
+            await forget_app_sessionmaker(app.state.sessionmaker)
             if consumer is not None:
                 await asyncio.to_thread(stop_consumer, consumer)
             await engine.dispose()

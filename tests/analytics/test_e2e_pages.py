@@ -4,15 +4,18 @@ leaderboards and item analysis, each checked with axe-core under the production 
 from __future__ import annotations
 
 import tempfile
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import Role
+from studyhall.analytics import service
 from studyhall.core.db import utcnow
 from tests.analytics.conftest import (
     add_quiz,
@@ -23,7 +26,7 @@ from tests.analytics.conftest import (
     record,
     sit_quiz,
 )
-from tests.conftest import PASSWORD, MakeVerifiedUser
+from tests.conftest import PASSWORD, MakeVerifiedUser, wait_until
 from tests.web.support import assert_accessible
 
 pytestmark = pytest.mark.e2e
@@ -92,7 +95,7 @@ async def test_performance_and_leaderboards_in_a_browser(page: Page, db: AsyncSe
 
 
 async def test_item_analysis_in_a_browser(
-    page: Page, client: httpx.AsyncClient, verified_user: MakeVerifiedUser
+    page: Page, app: FastAPI, client: httpx.AsyncClient, verified_user: MakeVerifiedUser
 ) -> None:
     teacher = await verified_user("teacher@example.com", (Role.TEACHER,), name="Tess Teacher")
     question = await question_via_api(
@@ -118,6 +121,14 @@ async def test_item_analysis_in_a_browser(
     for name, choice in (("ann", "a"), ("bob", "a"), ("cy", "b"), ("dee", "c")):
         student = await verified_user(f"{name}@example.com")
         await sit_quiz(client, student, quiz_id, [choice])
+
+    # No delivery by hand: the in-process worker delivers each submission after its commit.
+    async def all_four_recorded() -> bool:
+        async with app.state.sessionmaker() as session:
+            rows = await service.responses_for_question(session, uuid.UUID(question))
+        return len(rows) == 4
+
+    await wait_until(all_four_recorded)
 
     await _sign_in(page, "teacher@example.com")
     await page.goto(f"/questions/{question}/analysis")

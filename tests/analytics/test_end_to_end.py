@@ -4,17 +4,18 @@ then everyone's analytics, the boards and the item analysis reflect the submissi
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import Role
 from tests.analytics.conftest import API, question_via_api, sit_quiz
-from tests.conftest import MakeVerifiedUser
+from tests.conftest import MakeVerifiedUser, deliver_events
 
 V1 = "/api/v1"
 
 
 async def test_students_sit_a_quiz_and_analytics_follow(
-    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
 ) -> None:
     teacher = await verified_user("teacher@example.com", (Role.TEACHER,), name="Tess Teacher")
     other_teacher = await verified_user("teacher2@example.com", (Role.TEACHER,))
@@ -63,6 +64,7 @@ async def test_students_sit_a_quiz_and_analytics_follow(
     assert (await sit_quiz(client, bob, quiz_id, ["a", "b"]))["percent"] == 50.0
     assert (await sit_quiz(client, cy, quiz_id, ["b", "a"]))["percent"] == 50.0
     assert (await sit_quiz(client, dee, quiz_id, ["c", None]))["percent"] == 0.0
+    await deliver_events(app)
 
     performance = (await client.get(f"{API}/me/performance", headers=bob.headers)).json()
     assert performance["overall"]["answered"] == 2 and performance["overall"]["correct"] == 1
@@ -121,5 +123,6 @@ async def test_students_sit_a_quiz_and_analytics_follow(
 
     # One more submission drops the cached analysis: the next read counts it.
     await sit_quiz(client, ann, quiz_id, ["b", "a"])
+    await deliver_events(app)
     again = (await client.get(f"{API}/questions/{heart}", headers=teacher.headers)).json()
     assert again["responses"] == 5 and again["correct"] == 2

@@ -9,7 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.analytics import service
-from studyhall.analytics.models import AttemptResult, UserDailyStats, UserStats, UserSubjectStats
+from studyhall.analytics.models import (
+    AttemptResult,
+    ItemResponse,
+    UserDailyStats,
+    UserStats,
+    UserSubjectStats,
+)
 from studyhall.analytics.schemas import TrendGranularity
 from tests.analytics.conftest import add_quiz, add_users, items, record
 
@@ -103,6 +109,12 @@ async def test_recording_an_attempt_twice_changes_nothing(db: AsyncSession) -> N
     results = list(await db.scalars(select(AttemptResult)))
     assert len(results) == 1
     assert results[0].quiz_id == quiz and results[0].percent == round(200 / 3, 2)
+    # The item analysis facts: one row per item, also written once.
+    responses = list(await db.scalars(select(ItemResponse)))
+    assert sorted(r.is_correct for r in responses) == [False, True, True]
+    assert {(r.attempt_id, r.user_id, r.attempt_percent) for r in responses} == {
+        (attempt, user, round(200 / 3, 2))
+    }
 
 
 async def test_nothing_answered_leaves_the_user_unranked_but_keeps_the_quiz_result(

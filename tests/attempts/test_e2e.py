@@ -7,16 +7,19 @@ script error; axe-core checks the player and the review."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from playwright.async_api import BrowserContext, Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.analytics.models import UserStats
 from studyhall.core.db import utcnow
 from tests.attempts.conftest import API, Bank, new_question, set_attempt, single_choice
-from tests.conftest import PASSWORD, SignedInUser
+from tests.conftest import PASSWORD, SignedInUser, wait_until
 from tests.web.support import assert_accessible
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +66,7 @@ def watch(tab: Page, problems: list[str]) -> None:
 
 
 async def test_timed_test_survives_closing_the_page(
+    app: FastAPI,
     client: httpx.AsyncClient,
     page: Page,
     browser_context: BrowserContext,
@@ -148,6 +152,14 @@ async def test_timed_test_survives_closing_the_page(
     local = await tab.evaluate(f"() => localStorage.getItem('studyhall:attempt:{attempt_id}')")
     assert local is None
     assert not problems, "\n".join(problems)
+
+    # The server's in-process worker delivers attempt.submitted right after the commit.
+    async def analytics_counted_it() -> bool:
+        async with app.state.sessionmaker() as session:
+            stats = await session.get(UserStats, uuid.UUID(learner.id))
+        return stats is not None and stats.answered == 3
+
+    await wait_until(analytics_counted_it)
 
 
 async def test_tutor_mode_checks_each_answer(

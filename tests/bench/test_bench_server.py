@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bench.server import HOST, studyhall_command, studyhall_environment, uvicorn_command
+from bench.server import (
+    HOST,
+    studyhall_command,
+    studyhall_environment,
+    uvicorn_command,
+    worker_command,
+)
 from studyhall import cli
 from studyhall.core.settings import Settings
 
@@ -26,6 +32,9 @@ def test_studyhall_runs_as_the_serve_command() -> None:
     baseline = uvicorn_command("bench.baseline:create_app", 2)(8124)
     assert baseline[1:4] == ["-m", "uvicorn", "bench.baseline:create_app"]
     assert baseline[baseline.index("--workers") + 1] == "2"
+    # With several `serve` workers a `studyhall worker` consumes the jobs and delivers events.
+    worker = worker_command(1)(8126)
+    assert worker[1:] == ["worker", "--threads", "1", "--metrics-port", "8126"]
 
 
 @pytest.mark.parametrize(("workers", "in_process"), [(1, True), (2, False)])

@@ -21,7 +21,7 @@ from bench.seed import BENCH_PASSWORD, SeedSize, seed_database, student_email
 from bench.server import RAISED_RATE_LIMITS
 from bench.stats import ENDPOINT_CLASS
 from bench.writer import asyncpg_dsn
-from studyhall.analytics.models import AttemptResult, RankBucket, UserStats
+from studyhall.analytics.models import AttemptResult, ItemResponse, RankBucket, UserStats
 from studyhall.app import create_app
 from studyhall.attempts.models import Attempt, AttemptItem
 from studyhall.core.settings import Settings
@@ -85,6 +85,13 @@ async def test_seeded_aggregates_match_the_history(app: FastAPI, db: AsyncSessio
     assert await db.scalar(select(func.sum(AttemptResult.correct))) == correct
     graded_right = select(func.count()).select_from(AttemptItem).where(AttemptItem.is_correct)
     assert await db.scalar(graded_right) == correct
+    # analytics' own copy of every submitted item, for item analysis
+    assert (
+        await db.scalar(select(func.count()).select_from(ItemResponse))
+        == (summary.rows["attempt_items"])
+    )
+    right = select(func.count()).select_from(ItemResponse).where(ItemResponse.is_correct)
+    assert await db.scalar(right) == correct
     ranked = await db.scalar(select(func.count()).select_from(UserStats))
     assert summary.ranked_users == ranked
     in_buckets = select(func.sum(RankBucket.users)).where(RankBucket.metric == "answered")

@@ -75,6 +75,19 @@ async def test_jobs_are_enqueued_after_the_commit_together_off_the_loop(app: Fas
     assert threads != {threading.get_ident()}, "enqueued on the event loop's thread"
 
 
+async def test_a_job_queued_once_per_transaction_is_queued_once(app: FastAPI) -> None:
+    """As a transaction emitting several events queues one delivery pass."""
+    with enqueued() as seen:
+        async with session_scope(app.state.sessionmaker) as db:
+            for _ in range(3):
+                jobs.enqueue_after_commit(db, note, "pass", once=True)
+            jobs.enqueue_after_commit(db, note, "other", once=True)
+        async with session_scope(app.state.sessionmaker) as db:
+            jobs.enqueue_after_commit(db, note, "pass", once=True)
+        await settle_jobs()
+    assert notes(seen) == [("pass",), ("other",), ("pass",)]
+
+
 async def test_a_rolled_back_transaction_enqueues_nothing(app: FastAPI) -> None:
     with enqueued() as seen:
         with pytest.raises(RuntimeError):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studyhall.core.db import Base, utcnow
@@ -96,10 +97,10 @@ class AttemptResult(Base):
 class RankBucket(Base):
     """How many ranked users have a percentile measure in each bucket (see analytics.ranking).
 
-    Kept in the submitting transaction next to `user_stats`, so a percentile is a sum over a
-    few hundred bucket rows plus one short index range inside the user's own bucket, instead
-    of counting most of `user_stats`. `analytics.service.rebuild_rank_buckets` recomputes it
-    from `user_stats` (after a bulk load, or after users were deleted).
+    Written with `user_stats` by the delivery of each `attempt.submitted`, so a percentile is
+    a sum over a few hundred bucket rows plus one short index range inside the user's own
+    bucket, instead of counting most of `user_stats`. `analytics.service.rebuild_rank_buckets`
+    recomputes it from `user_stats` (after a bulk load, or after users were deleted).
     """
 
     __tablename__ = "rank_buckets"
@@ -107,3 +108,27 @@ class RankBucket(Base):
     metric: Mapped[str] = mapped_column(String(20), primary_key=True)
     bucket: Mapped[int] = mapped_column(primary_key=True)
     users: Mapped[int] = mapped_column(default=0)
+
+
+class ItemResponse(Base):
+    """One item of a submitted attempt, as item analysis reads it: written when analytics
+    records the submission (one row per question of the attempt), so item analysis reads
+    analytics' own rows, not the attempts module's. No foreign keys to questions or attempts:
+    a fact about a past sitting, like `attempt_results` (questions are archived, never
+    deleted); the user's rows go with the user."""
+
+    __tablename__ = "item_responses"
+    __table_args__ = (Index("ix_item_responses_question_submitted", "question_id", "submitted_at"),)
+
+    attempt_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    question_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    question_version_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # As the student gave it: {"choice": id}, {"choices": [ids]} or {"text": ...}; None when
+    # left unanswered.
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    is_correct: Mapped[bool]
+    attempt_percent: Mapped[float]
+    submitted_at: Mapped[datetime]

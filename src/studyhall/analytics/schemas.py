@@ -9,11 +9,14 @@ from typing import Any
 
 from pydantic import computed_field
 
+from studyhall.core.events import DomainEvent
 from studyhall.core.pagination import Page
 from studyhall.core.schemas import Schema
 
 
 class ItemRecord(Schema):
+    """One item of a submitted attempt (attempts' `SubmittedItem`, read by analytics)."""
+
     question_id: uuid.UUID
     question_version_id: uuid.UUID
     subject: str
@@ -24,8 +27,13 @@ class ItemRecord(Schema):
     response: dict[str, Any] | None
 
 
-class SubmissionRecord(Schema):
-    """A submitted attempt, as analytics needs it (sent by attempts.service on submit)."""
+class SubmissionRecord(DomainEvent):
+    """A submitted attempt as analytics reads it: the `attempt.submitted` event that the
+    attempts module emits (`attempts.events.AttemptSubmitted`, which analytics, a lower
+    layer, does not import), with the fields analytics needs; the others are ignored."""
+
+    name = "attempt.submitted"
+    aggregate = "user_id"
 
     attempt_id: uuid.UUID
     user_id: uuid.UUID

@@ -236,13 +236,3 @@ class ReviewRead(Schema):
     feedback_mode: FeedbackMode
     answers_visible: bool
     items: list[ItemView]
-
-
-class ItemResponseRow(Schema):
-    """One submitted answer to a question, for item analysis."""
-
-    attempt_id: uuid.UUID
-    question_version_id: uuid.UUID
-    response: Response | None
-    is_correct: bool | None
-    attempt_percent: float | None

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from sqlalchemy import DateTime, Executable, MetaData, Row, event
 from sqlalchemy.engine import Engine
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -148,51 +148,10 @@ def after_commit(session: AsyncSession, callback: Callable[[], object]) -> None:
 
 
 async def commit_and_run_hooks(session: AsyncSession) -> None:
-    """Commit (running the `before_commit` work first), then the `after_commit` callbacks."""
+    """Commit, then run the `after_commit` callbacks."""
     await session.commit()
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
     for callback in callbacks:
         result = callback()
         if inspect.isawaitable(result):
             await result
-
-
-BEFORE_COMMIT_KEY = "before_commit"
-
-Work = TypeVar("Work", bound=Callable[[Session], object])
-
-
-def before_commit(session: AsyncSession | Session, key: str, work: Work) -> Work:
-    """Run `work(session)` as the last statements of the transaction, right before its COMMIT
-    (however it is committed: `session_scope`, `commit_and_run_hooks` or `commit()`), and
-    forget it if the transaction rolls back. Returns the work registered under `key` in this
-    transaction: `work` itself, or the one registered earlier (so callers can add to it).
-
-    For writes to rows that many transactions share (hot counters): their row locks are then
-    held only for the commit. `work` gets the synchronous `Session` and runs inside the async
-    session's commit, so it calls `session.execute(...)` without await; it must not do
-    anything else that waits. The work belongs to the outermost transaction (a SAVEPOINT
-    neither runs nor forgets it).
-    """
-    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
-    if not sync_session.in_transaction():
-        sync_session.begin()  # no I/O yet; a rollback must have a transaction to forget it with
-    pending: dict[str, Callable[[Session], object]] = session.info.setdefault(BEFORE_COMMIT_KEY, {})
-    return cast(Work, pending.setdefault(key, work))
-
-
-@event.listens_for(Session, "before_commit")
-def _run_before_commit_work(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # releasing a SAVEPOINT, not the commit
-    pending: dict[str, Callable[[Session], object]] = session.info.pop(BEFORE_COMMIT_KEY, {})
-    if pending:
-        session.flush()  # the ORM's pending writes go first, so the work's statements are last
-        for work in pending.values():
-            work(session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_before_commit_work(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(BEFORE_COMMIT_KEY, None)

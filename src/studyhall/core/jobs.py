@@ -137,14 +137,17 @@ def _message(task: Any, args: Sequence[object]) -> Task:
     return message
 
 
-def enqueue_after_commit(session: AsyncSession, task: Any, *args: JobArg) -> None:
+def enqueue_after_commit(
+    session: AsyncSession, task: Any, *args: JobArg, once: bool = False
+) -> None:
     """Queue `task(*args)` once the session's transaction has committed.
 
     All the jobs of one transaction go to the queue together, in one call on a worker thread
     (the queue's client blocks), after the COMMIT: a job never sees data that is not there
     yet, and a transaction that rolls back (raises, or is abandoned) queues nothing. Jobs
     belong to the outermost transaction: a rolled-back SAVEPOINT does not drop them.
-    Arguments are checked here: ids and short plain values only (`JobArg`).
+    Arguments are checked here: ids and short plain values only (`JobArg`). With `once`, a
+    job the transaction already queued with the same arguments is not queued again.
     """
     message = _message(task, args)
     if not session.sync_session.in_transaction():
@@ -153,7 +156,13 @@ def enqueue_after_commit(session: AsyncSession, task: Any, *args: JobArg) -> Non
     if pending is None:
         pending = session.info[PENDING_JOBS_KEY] = []
         after_commit(session, lambda: _enqueue_pending(session))
+    if once and any(_same_job(queued, message) for queued in pending):
+        return
     pending.append(message)
+
+
+def _same_job(one: Task, other: Task) -> bool:
+    return bool(one.name == other.name and one.args == other.args)
 
 
 async def enqueue_now(task: Any, *args: JobArg) -> None:

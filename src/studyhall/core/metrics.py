@@ -67,6 +67,12 @@ JOBS_SCHEDULED = Gauge(
     registry=registry,
     multiprocess_mode="mostrecent",
 )
+EVENT_DELIVERIES = Counter(
+    "studyhall_event_deliveries",
+    "Domain event deliveries by event, handler and outcome (delivered, retrying, failed)",
+    ["event", "handler", "outcome"],
+    registry=registry,
+)
 SECURITY_EVENTS = Counter(
     "studyhall_security_events", "Security events logged, by name", ["event"], registry=registry
 )

@@ -5,7 +5,11 @@ Services flush, never commit. Callers use `from studyhall.analytics import servi
 `service.<name>`; the submodules are an internal layout, so every public name is here.
 """
 
-from studyhall.analytics.service.items import compute_item_analysis, item_analysis
+from studyhall.analytics.service.items import (
+    compute_item_analysis,
+    item_analysis,
+    responses_for_question,
+)
 from studyhall.analytics.service.leaderboards import (
     compute_quiz_leaderboard,
     global_leaderboard,
@@ -34,5 +38,6 @@ __all__ = [
     "quiz_leaderboard",
     "rebuild_rank_buckets",
     "record_submission",
+    "responses_for_question",
     "time_percentile_query",
 ]

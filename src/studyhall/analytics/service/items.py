@@ -6,12 +6,13 @@ import html
 import re
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.analytics.items import OptionInfo, by_version, item_stats, to_response_row
-from studyhall.analytics.schemas import ItemAnalysis, VersionAnalysis
+from studyhall.analytics.items import OptionInfo, by_version, item_stats
+from studyhall.analytics.models import ItemResponse
+from studyhall.analytics.schemas import ItemAnalysis, ResponseRow, VersionAnalysis
 from studyhall.analytics.service.keys import ITEM_ANALYSIS_TTL, item_analysis_key
-from studyhall.attempts import service as attempts
 from studyhall.core import cache
 from studyhall.core.errors import Forbidden
 from studyhall.questions import service as questions
@@ -36,9 +37,35 @@ def _options(version: QuestionVersionRead | None) -> list[OptionInfo]:
     ]
 
 
+async def responses_for_question(db: AsyncSession, question_id: uuid.UUID) -> list[ResponseRow]:
+    """Every sitting of the question in a submitted attempt that analytics has recorded
+    (unanswered ones have `response` None), oldest first."""
+    rows = await db.execute(
+        select(
+            ItemResponse.attempt_id,
+            ItemResponse.question_version_id,
+            ItemResponse.response,
+            ItemResponse.is_correct,
+            ItemResponse.attempt_percent,
+        )
+        .where(ItemResponse.question_id == question_id)
+        .order_by(ItemResponse.submitted_at, ItemResponse.attempt_id)
+    )
+    return [
+        ResponseRow(
+            attempt_id=attempt_id,
+            question_version_id=version_id,
+            response=response,
+            is_correct=is_correct,
+            attempt_percent=percent,
+        )
+        for attempt_id, version_id, response, is_correct, percent in rows
+    ]
+
+
 async def compute_item_analysis(db: AsyncSession, question_id: uuid.UUID) -> ItemAnalysis:
-    """Uncached analysis over every submitted sitting of the question."""
-    rows = [to_response_row(row) for row in await attempts.responses_for_question(db, question_id)]
+    """Uncached analysis over every recorded sitting of the question."""
+    rows = await responses_for_question(db, question_id)
     grouped = by_version(rows)
     versions = await questions.get_versions(db, grouped.keys())
     current = await questions.get_current_versions(db, [question_id], published_only=False)

@@ -1,22 +1,28 @@
-"""Folding a submitted attempt into the aggregates, in the submitting transaction."""
+"""Folding a submitted attempt into the aggregates, when analytics receives `attempt.submitted`.
+
+The delivery passes of `core.events` take turns, so within one installation the shared rank
+bucket rows are written by one transaction at a time, and always together with the
+`user_stats` rows their changes were computed from: the buckets stay exactly what a rebuild
+from `user_stats` gives, at every commit.
+"""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Float, cast
+from sqlalchemy import Float, cast, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.expression import ColumnElement
 
 from studyhall.analytics.models import (
     AttemptResult,
+    ItemResponse,
     RankBucket,
     UserDailyStats,
     UserStats,
@@ -25,7 +31,7 @@ from studyhall.analytics.models import (
 from studyhall.analytics.ranking import buckets_of
 from studyhall.analytics.schemas import ItemRecord, SubmissionRecord
 from studyhall.analytics.service.keys import invalidate_after_submission
-from studyhall.core.db import before_commit, utcnow
+from studyhall.core.db import utcnow
 
 COUNTERS = ("answered", "correct", "time_seconds")
 _CURRENT_STATS = ("answered", "correct", "time_seconds", "accuracy", "avg_time_seconds")
@@ -33,7 +39,7 @@ _CURRENT_STATS = ("answered", "correct", "time_seconds", "accuracy", "avg_time_s
 Insert = postgresql.Insert | sqlite.Insert
 
 
-def _dialect(db: AsyncSession | Session) -> str:
+def _dialect(db: AsyncSession) -> str:
     return db.get_bind().dialect.name
 
 
@@ -104,38 +110,15 @@ def _bucket_changes(totals: Mapping[str, int], current: Any) -> dict[tuple[str, 
     return {key: delta for key, delta in changes.items() if delta}
 
 
-_RANK_BUCKET_CHANGES = "analytics:rank_bucket_changes"
-
-
-class _RankBucketChanges:
-    """The net +/- per rank bucket of the transaction's submissions, written by one upsert
-    right before its COMMIT (see `core.db.before_commit`).
-
-    Every submitting user moves some of the same few bucket rows: written mid-transaction,
-    their locks would be held across the rest of the request (cache round trips, other
-    queries), and every other submission would queue behind them. Written last, in key
-    order, they are held for the commit only and always taken in the same order (no
-    deadlocks). Still exact: the changes commit atomically with the user_stats rows they
-    were computed from, and adding them up in any order gives the same counts.
-    """
-
-    def __init__(self) -> None:
-        self.changes: Counter[tuple[str, int]] = Counter()
-
-    def add(self, changes: Mapping[tuple[str, int], int]) -> None:
-        self.changes.update(changes)
-
-    def __call__(self, session: Session) -> None:
-        rows = [
-            {"metric": metric, "bucket": bucket, "users": delta}
-            for (metric, bucket), delta in sorted(self.changes.items())
-            if delta
-        ]
-        if rows:
-            upsert = _adding_upsert(
-                _dialect(session), RankBucket, ("metric", "bucket"), counters=("users",)
-            )
-            session.execute(upsert, rows)
+async def _apply_bucket_changes(db: AsyncSession, changes: Mapping[tuple[str, int], int]) -> None:
+    """Add the +/- of one submission to the shared rank bucket rows, in key order (two
+    writers always lock them in the same order)."""
+    rows = [
+        {"metric": metric, "bucket": bucket, "users": delta}
+        for (metric, bucket), delta in sorted(changes.items())
+    ]
+    upsert = _adding_upsert(_dialect(db), RankBucket, ("metric", "bucket"), counters=("users",))
+    await db.execute(upsert, rows)
 
 
 def _rates(table: Any, excluded: Any) -> dict[str, ColumnElement[Any]]:
@@ -150,15 +133,14 @@ def _rates(table: Any, excluded: Any) -> dict[str, ColumnElement[Any]]:
 
 
 async def record_submission(db: AsyncSession, record: SubmissionRecord) -> None:
-    """Fold a submitted attempt into the user's aggregates and invalidate what it changes.
+    """Fold a submitted attempt into the user's aggregates, the rank buckets and the item
+    analysis facts, and invalidate what it changes.
 
-    Called by the attempts module inside the submit transaction; flushes, never commits.
-    The shared `rank_buckets` rows are written by the commit itself, as its last statement
-    (`core.db.before_commit`): in the submitting transaction, do not read percentiles or
-    rebuild the buckets after this call. Recording the same attempt again changes nothing
-    (its `attempt_results` row is the guard). Only answered items count: accuracy is
-    correct / answered, and the average time is the time spent on answered items /
-    answered. The day is the UTC day of `submitted_at`.
+    Runs when the `attempt.submitted` event is delivered (`analytics.subscribers`); flushes,
+    never commits. Recording the same attempt again changes nothing (its `attempt_results`
+    row is the guard). Only answered items count in the aggregates: accuracy is correct /
+    answered, and the average time is the time spent on answered items / answered. The day
+    is the UTC day of `submitted_at`.
     """
     totals = _totals(record.items)
     inserted = await db.scalar(
@@ -183,16 +165,35 @@ async def record_submission(db: AsyncSession, record: SubmissionRecord) -> None:
     await invalidate_after_submission(
         db, record.user_id, record.quiz_id, (item.question_id for item in record.items)
     )
+    await _add_item_responses(db, record)
     if totals["answered"]:
         await _add_to_user_aggregates(db, record, totals)
     await db.flush()
+
+
+async def _add_item_responses(db: AsyncSession, record: SubmissionRecord) -> None:
+    rows = {
+        item.question_id: {
+            "attempt_id": record.attempt_id,
+            "question_id": item.question_id,
+            "question_version_id": item.question_version_id,
+            "user_id": record.user_id,
+            "response": item.response,
+            "is_correct": item.is_correct,
+            "attempt_percent": record.percent,
+            "submitted_at": record.submitted_at,
+        }
+        for item in record.items
+    }
+    if rows:
+        await db.execute(insert(ItemResponse), list(rows.values()))
 
 
 async def _add_to_user_aggregates(
     db: AsyncSession, record: SubmissionRecord, totals: Mapping[str, int]
 ) -> None:
     """user_stats, user_daily_stats and user_subject_stats (rows of this user only), and the
-    rank bucket changes, left for the commit."""
+    rank buckets the user moved between."""
     # Rows are only created with answered >= 1: the percentile counts depend on it.
     upsert_stats = _adding_upsert(
         _dialect(db), UserStats, ("user_id",), extra=_rates, returning=_CURRENT_STATS
@@ -206,7 +207,7 @@ async def _add_to_user_aggregates(
     }
     current = (await db.execute(upsert_stats, new_stats)).one()
     if changes := _bucket_changes(totals, current):
-        before_commit(db, _RANK_BUCKET_CHANGES, _RankBucketChanges()).add(changes)
+        await _apply_bucket_changes(db, changes)
     day = record.submitted_at.astimezone(UTC).date()
     await db.execute(
         _adding_upsert(_dialect(db), UserDailyStats, ("user_id", "day")),

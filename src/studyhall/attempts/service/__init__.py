@@ -20,8 +20,6 @@ from studyhall.attempts.service.reading import (
     get_result,
     get_review,
     list_attempts,
-    responses_for_question,
-    responses_for_versions,
 )
 from studyhall.attempts.service.starting import create_custom_test, start_quiz_attempt
 from studyhall.attempts.service.submission import submit_attempt, submit_overdue_attempts
@@ -40,8 +38,6 @@ __all__ = [
     "list_attempts",
     "pause_attempt",
     "prepare_submit",
-    "responses_for_question",
-    "responses_for_versions",
     "resume_attempt",
     "save_progress",
     "start_quiz_attempt",

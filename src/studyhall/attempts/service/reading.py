@@ -1,6 +1,5 @@
-"""Reading attempts: the player's view, saved progress, results, review, lists, and the
-responses item analysis reads. Every read of an open attempt first submits it if its time ran
-out."""
+"""Reading attempts: the player's view, saved progress, results, review and lists. Every read
+of an open attempt first submits it if its time ran out."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.attempts.models import Attempt, AttemptItem, AttemptStatus
@@ -16,7 +15,6 @@ from studyhall.attempts.schemas import (
     AttemptRead,
     AttemptResult,
     AttemptSummary,
-    ItemResponseRow,
     ItemView,
     ProgressState,
     ReviewRead,
@@ -210,50 +208,3 @@ async def count_quiz_attempts(db: AsyncSession, quiz_id: uuid.UUID, user_id: uui
         .where(Attempt.user_id == user_id, Attempt.quiz_id == quiz_id)
     )
     return int(count or 0)
-
-
-async def responses_for_question(
-    db: AsyncSession, question_id: uuid.UUID, limit: int | None = None
-) -> list[ItemResponseRow]:
-    """Every sitting of the question in submitted attempts (unanswered ones have `response`
-    None), with the attempt's percent for the upper/lower groups, oldest first."""
-    return await _responses(db, AttemptItem.question_id == question_id, limit)
-
-
-async def responses_for_versions(
-    db: AsyncSession, version_ids: Sequence[uuid.UUID], limit: int | None = None
-) -> list[ItemResponseRow]:
-    """As `responses_for_question`, for given question versions (read through an index)."""
-    if not version_ids:
-        return []
-    return await _responses(db, AttemptItem.question_version_id.in_(list(version_ids)), limit)
-
-
-async def _responses(
-    db: AsyncSession, condition: ColumnElement[bool], limit: int | None
-) -> list[ItemResponseRow]:
-    query = (
-        select(
-            AttemptItem.attempt_id,
-            AttemptItem.question_version_id,
-            AttemptItem.response,
-            AttemptItem.is_correct,
-            Attempt.percent,
-        )
-        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-        .where(condition, Attempt.status == AttemptStatus.SUBMITTED.value)
-        .order_by(Attempt.submitted_at, AttemptItem.attempt_id)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    rows = await db.execute(query)
-    return [
-        ItemResponseRow(
-            attempt_id=attempt_id,
-            question_version_id=version_id,
-            response=response,
-            is_correct=is_correct,
-            attempt_percent=percent,
-        )
-        for attempt_id, version_id, response, is_correct, percent in rows
-    ]

@@ -1,5 +1,5 @@
-"""Submitting an attempt: grading, the result, the user's question history, analytics; and the
-automatic submission of attempts whose time ran out."""
+"""Submitting an attempt: grading, the result, the user's question history, the
+`attempt.submitted` event; and the automatic submission of attempts whose time ran out."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.analytics import service as analytics
-from studyhall.analytics.schemas import ItemRecord, SubmissionRecord
+from studyhall.attempts.events import AttemptSubmitted, SubmittedItem
 from studyhall.attempts.models import Attempt, AttemptItem, AttemptStatus, UserQuestionState
 from studyhall.attempts.schemas import AttemptResult
 from studyhall.attempts.service.common import (
@@ -28,6 +27,7 @@ from studyhall.attempts.service.common import (
     result_of,
     versions_of,
 )
+from studyhall.core.events import emit
 from studyhall.questions import service as questions
 from studyhall.questions.schemas import QuestionVersionRead
 
@@ -78,24 +78,27 @@ async def finalize_submission(
     attempt.version += 1
     await db.flush()
     await _update_question_states(db, attempt, items, ended)
-    await analytics.record_submission(db, _submission_record(attempt, items, versions))
+    emit(db, _submitted_event(attempt, items, versions))
 
 
-def _submission_record(
+def _submitted_event(
     attempt: Attempt,
     items: Sequence[AttemptItem],
     versions: dict[uuid.UUID, QuestionVersionRead],
-) -> SubmissionRecord:
+) -> AttemptSubmitted:
     assert attempt.submitted_at is not None and attempt.percent is not None
-    return SubmissionRecord(
+    return AttemptSubmitted(
         attempt_id=attempt.id,
         user_id=attempt.user_id,
         quiz_id=attempt.quiz_id,
         submitted_at=attempt.submitted_at,
+        auto_submitted=attempt.auto_submitted,
         percent=attempt.percent,
+        passed=attempt.passed,
         time_spent_seconds=attempt.time_spent_seconds,
         items=[
-            ItemRecord(
+            SubmittedItem(
+                position=item.position,
                 question_id=item.question_id,
                 question_version_id=item.question_version_id,
                 subject=versions[item.question_version_id].subject,

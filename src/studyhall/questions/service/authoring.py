@@ -7,6 +7,8 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.core.errors import Conflict
+from studyhall.core.events import emit
+from studyhall.questions.events import QuestionPublished
 from studyhall.questions.models import (
     Question,
     QuestionStatus,
@@ -72,6 +74,8 @@ async def update_question(
         db.add(current)
         await db.flush()
         question.current_version_id = current.id
+        if question.status == QuestionStatus.PUBLISHED.value:
+            _announce_published(db, question, current)
     _apply_meta(question, data)
     question.search_text = search_text_of(data, data.tags, question)
     await _set_tags(db, question, data.tags)
@@ -82,10 +86,26 @@ async def update_question(
 
 async def publish_question(db: AsyncSession, actor: Author, question_id: uuid.UUID) -> QuestionRead:
     question = await load_for_edit(db, actor, question_id)
+    if question.status != QuestionStatus.PUBLISHED.value and question.current_version_id:
+        current = await db.get(QuestionVersion, question.current_version_id)
+        if current is not None:
+            _announce_published(db, question, current)
     question.status = QuestionStatus.PUBLISHED.value
     await db.flush()
     await forget_question(db, question.id)
     return await get_question(db, question.id, actor)
+
+
+def _announce_published(db: AsyncSession, question: Question, version: QuestionVersion) -> None:
+    emit(
+        db,
+        QuestionPublished(
+            question_id=question.id,
+            version_id=version.id,
+            version_number=version.number,
+            author_id=question.author_id,
+        ),
+    )
 
 
 async def archive_question(db: AsyncSession, actor: Author, question_id: uuid.UUID) -> QuestionRead:
