@@ -129,6 +129,23 @@ async def test_a_reset_link_works_once(
     assert (await login(client, "twice@example.com", NEW_PASSWORD)).status_code == 200
 
 
+async def test_a_reset_invalidates_every_other_reset_link_of_the_account(
+    client: httpx.AsyncClient, mailbox: Mailbox, make_user: MakeUser
+) -> None:
+    await make_user("many@example.com")
+    tokens = []
+    for _ in range(2):
+        await request_reset(client, "many@example.com")
+        tokens.append(await reset_token(mailbox, "many@example.com"))
+        mailbox.clear()
+    older, newer = tokens
+    assert (await confirm_reset(client, newer)).status_code == 200
+    refused = await confirm_reset(client, older, "yet another good passphrase")
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "invalid_token"
+    assert (await login(client, "many@example.com", NEW_PASSWORD)).status_code == 200
+
+
 async def test_a_reset_link_expires(
     client: httpx.AsyncClient, mailbox: Mailbox, make_user: MakeUser, db: AsyncSession
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import AccountToken, TokenPurpose
@@ -27,3 +28,18 @@ async def issue_account_token(
     )
     await db.flush()
     return raw
+
+
+async def invalidate_account_tokens(
+    db: AsyncSession, user_id: uuid.UUID, purpose: TokenPurpose
+) -> None:
+    """Mark every outstanding token of this purpose used (e.g. all reset links after a reset)."""
+    await db.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == purpose.value,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )

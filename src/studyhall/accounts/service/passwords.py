@@ -15,6 +15,7 @@ from studyhall.accounts.service.common import (
     get_user,
 )
 from studyhall.accounts.service.sessions import revoke_all_sessions
+from studyhall.accounts.tokens import invalidate_account_tokens
 from studyhall.core.db import utcnow
 from studyhall.core.errors import BadRequest
 from studyhall.core.jobs import enqueue_after_commit
@@ -67,6 +68,8 @@ async def change_password(
 async def _set_password(db: AsyncSession, user: User, new_password: str, reason: str) -> None:
     user.password_hash = await hash_password_off_loop(new_password)
     await db.flush()
+    # A new password retires every reset link sent for the old one.
+    await invalidate_account_tokens(db, user.id, TokenPurpose.RESET_PASSWORD)
     await revoke_all_sessions(db, user.id, reason)
     _security_event(reason, user_id=str(user.id))
     enqueue_after_commit(db, tasks.send_password_changed_email, user.id)
