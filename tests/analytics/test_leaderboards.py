@@ -173,3 +173,22 @@ async def test_leaderboard_api(
         f"{API}/leaderboards/global", params={"per_page": 1000}, headers=me.headers
     )
     assert too_many.status_code == 422
+
+
+async def test_leaderboard_dates_at_the_end_of_the_calendar_answer_422(
+    client: httpx.AsyncClient, db: AsyncSession, verified_user: MakeVerifiedUser
+) -> None:
+    me = await verified_user("me@example.com")
+    quiz = await add_quiz(db)
+    for path in ("/leaderboards/global", f"/leaderboards/quizzes/{quiz}"):
+        for period in ("day", "week", "month"):
+            response = await client.get(
+                f"{API}{path}", params={"period": period, "on": "9999-12-31"}, headers=me.headers
+            )
+            assert response.status_code == 422, (path, period, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == "date_out_of_range"
+        whole_history = await client.get(
+            f"{API}{path}", params={"period": "all", "on": "9999-12-31"}, headers=me.headers
+        )
+        assert whole_history.status_code == 200, whole_history.text

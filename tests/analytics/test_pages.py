@@ -124,6 +124,12 @@ async def test_leaderboard_pages(
     assert missing.status_code == 404
     nonsense = await client.get("/leaderboards?period=decade&page=x&on=never", headers=HTML)
     assert nonsense.status_code == 200  # unknown values fall back to the defaults
+    for board_path in ("/leaderboards", f"/leaderboards/quizzes/{quiz}"):
+        for period in ("day", "week", "month"):
+            beyond = await client.get(f"{board_path}?period={period}&on=9999-12-31", headers=HTML)
+            assert beyond.status_code == 422, (board_path, period)
+            assert beyond.headers["content-type"].startswith("text/html")
+            assert "pick an earlier day" in beyond.text
 
 
 async def test_item_analysis_page_is_for_the_author(

@@ -32,6 +32,7 @@ from studyhall.analytics.service.keys import (
 from studyhall.analytics.service.percentiles import ranked_users
 from studyhall.core import cache
 from studyhall.core.db import utcnow
+from studyhall.core.errors import ValidationFailed
 from studyhall.core.pagination import Page, PageParams, paginate
 from studyhall.quizzes import service as quizzes
 
@@ -40,7 +41,21 @@ UNKNOWN_NAME = "(deleted user)"
 
 
 def period_window(period: LeaderboardPeriod, on: date) -> PeriodWindow:
-    """The UTC calendar day, ISO week (Monday to Sunday) or month containing `on`."""
+    """The UTC calendar day, ISO week (Monday to Sunday) or month containing `on`; 422 when
+    the window (or the day after it, the queries' exclusive end) falls outside the calendar."""
+    try:
+        window = _calendar_window(period, on)
+        if window.last_day is not None:
+            window.last_day + timedelta(days=1)
+    except OverflowError:
+        raise ValidationFailed(
+            f"No {period.value} leaderboard exists around {on.isoformat()}: pick an earlier day.",
+            code="date_out_of_range",
+        ) from None
+    return window
+
+
+def _calendar_window(period: LeaderboardPeriod, on: date) -> PeriodWindow:
     if period is LeaderboardPeriod.DAY:
         return PeriodWindow(period=period, first_day=on, last_day=on)
     if period is LeaderboardPeriod.WEEK:
