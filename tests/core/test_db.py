@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from studyhall.accounts.models import User
-from studyhall.core.db import after_commit, read_autocommit, session_scope
-from studyhall.core.errors import BadRequest
+from studyhall.accounts.models import AccountToken, User
+from studyhall.core.db import after_commit, read_autocommit, session_scope, utcnow
+from studyhall.core.errors import BadRequest, Conflict
+from studyhall.quizzes.models import Category
 
 
 class _RefusedButRecorded(BadRequest):
@@ -17,6 +21,10 @@ class _RefusedButRecorded(BadRequest):
 
 def _user(email: str) -> User:
     return User(email=email, name="Scope Test", password_hash="x")
+
+
+def _token_of(user: User) -> dict[str, Any]:
+    return {"user_id": user.id, "purpose": "reset_password", "expires_at": utcnow()}
 
 
 async def _exists(app: FastAPI, email: str) -> bool:
@@ -70,3 +78,39 @@ async def test_read_autocommit_reads_committed_rows_outside_the_session(app: Fas
         assert "committed@example.com" in seen
         assert "pending@example.com" not in seen  # the session's own uncommitted write
         await db.rollback()
+
+
+async def test_scope_turns_a_unique_violation_into_a_409_with_the_columns_code(
+    app: FastAPI,
+) -> None:
+    twin = _user("twin@example.com")
+    async with session_scope(app.state.sessionmaker) as db:
+        db.add(twin)
+        db.add(Category(name="Twins", slug="twins"))
+    # At flush, inside the handler.
+    with pytest.raises(Conflict) as at_flush:
+        async with session_scope(app.state.sessionmaker) as db:
+            db.add(_user("twin@example.com"))
+            await db.flush()
+    assert (at_flush.value.status, at_flush.value.code) == (409, "email_taken")
+    assert isinstance(at_flush.value.__cause__, IntegrityError)
+    # At commit, after the handler; the row is not written.
+    with pytest.raises(Conflict) as at_commit:
+        async with session_scope(app.state.sessionmaker) as db:
+            db.add(Category(name="Twins", slug="twins-2"))
+    assert at_commit.value.code == "category_name_taken"
+    # A unique column that names no code of its own gets the generic one.
+    with pytest.raises(Conflict) as generic:
+        async with session_scope(app.state.sessionmaker) as db:
+            db.add(AccountToken(**_token_of(twin), token_hash="same"))
+            db.add(AccountToken(**_token_of(twin), token_hash="same"))
+    assert (generic.value.status, generic.value.code) == (409, "already_exists")
+    async with app.state.sessionmaker() as db:
+        names = set(await db.scalars(select(Category.name)))
+    assert names == {"Twins"}
+
+
+async def test_scope_leaves_other_integrity_errors_as_they_are(app: FastAPI) -> None:
+    with pytest.raises(IntegrityError):
+        async with session_scope(app.state.sessionmaker) as db:
+            db.add(User(email="nameless@example.com", name=None, password_hash="x"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -132,3 +133,19 @@ async def test_only_admins_delete_and_quizzes_keep_going(
     assert detail.json()["category"] is None
     missing = await client.get(f"{CATEGORIES}/{category['id']}", headers=teacher.headers)
     assert_problem(missing, 404, "category_not_found")
+
+
+async def test_creating_the_same_category_at_once_answers_409(
+    client: httpx.AsyncClient, teacher: SignedInUser
+) -> None:
+    # Both requests pass the name check before either inserts; the database's unique index
+    # decides, and the loser gets the same 409 as a sequential duplicate (not a 500).
+    for name in ("Nephrology", "Oncology", "Neurology", "Dermatology", "Hematology"):
+        answers = await asyncio.gather(
+            *(client.post(CATEGORIES, json={"name": name}, headers=teacher.headers) for _ in "ab")
+        )
+        assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+        (refused,) = [a for a in answers if a.status_code == 409]
+        assert_problem(refused, 409, "category_name_taken")
+    listed = await client.get(CATEGORIES, headers=teacher.headers)
+    assert listed.json()["total"] == 5

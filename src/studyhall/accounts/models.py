@@ -9,7 +9,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from studyhall.core.db import Base, Timestamps, UUIDPrimaryKey, utcnow
+from studyhall.core.db import (
+    CONFLICT_CODE,
+    CONFLICT_DETAIL,
+    Base,
+    Timestamps,
+    UUIDPrimaryKey,
+    utcnow,
+)
 
 
 class Role(enum.StrEnum):
@@ -31,7 +38,14 @@ class SessionKind(enum.StrEnum):
 class User(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "users"
 
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(
+        String(320),
+        unique=True,
+        info={
+            CONFLICT_CODE: "email_taken",
+            CONFLICT_DETAIL: "A user with this email already exists.",
+        },
+    )
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Executable, MetaData, Row, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from studyhall.core.errors import Conflict
 from studyhall.core.settings import Settings
 
 NAMING_CONVENTION = {
@@ -114,7 +117,55 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
                 raise
             session.info.pop(AFTER_COMMIT_KEY, None)
             await session.rollback()
+            conflict = unique_violation_conflict(exc)
+            if conflict is not None:
+                raise conflict from exc
             raise
+
+
+# A unique column's `info` may name the 409 its violation answers, the same code as the
+# service's own check (which a concurrent request can slip past): {CONFLICT_CODE: ..., ...}.
+CONFLICT_CODE = "conflict_code"
+CONFLICT_DETAIL = "conflict_detail"
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (\w+)\.(\w+)")
+_POSTGRES_KEY = re.compile(r"Key \((\w+)\)=")
+
+
+def unique_violation_conflict(exc: BaseException) -> Conflict | None:
+    """A 409 for a unique-constraint violation (checked-then-inserted rows that another
+    transaction inserted first); None for any other error, which stays as it is."""
+    if not isinstance(exc, IntegrityError):
+        return None
+    where = _unique_violation_column(exc.orig)
+    if where is None:
+        return None
+    table, column = where
+    info = _column_info(table, column)
+    return Conflict(
+        str(info.get(CONFLICT_DETAIL, "This already exists; it may have just been created.")),
+        code=str(info.get(CONFLICT_CODE, "already_exists")),
+    )
+
+
+def _unique_violation_column(error: BaseException | None) -> tuple[str, str] | None:
+    """(table, column) of a violated unique constraint ("" for a column not known), or None
+    when the error is not a unique violation."""
+    if getattr(error, "sqlstate", None) == "23505":  # PostgreSQL (asyncpg, adapted)
+        cause = error.__cause__ if error is not None else None
+        key = _POSTGRES_KEY.match(str(getattr(cause, "detail", "") or ""))
+        return str(getattr(cause, "table_name", "") or ""), key.group(1) if key else ""
+    message = str(error)
+    if message.startswith("UNIQUE constraint failed"):  # SQLite (composite: first column)
+        found = _SQLITE_UNIQUE.match(message)
+        return (found.group(1), found.group(2)) if found else ("", "")
+    return None
+
+
+def _column_info(table: str, column: str) -> Mapping[str, Any]:
+    found = Base.metadata.tables.get(table)
+    if found is None or column not in found.c:
+        return {}
+    return found.c[column].info
 
 
 async def read_autocommit(

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.core.db import Base, Timestamps, UUIDPrimaryKey
+from studyhall.core.db import CONFLICT_CODE, CONFLICT_DETAIL, Base, Timestamps, UUIDPrimaryKey
 
 
 class FeedbackMode(enum.StrEnum):
@@ -24,11 +24,19 @@ class QuizStatus(enum.StrEnum):
     PUBLISHED = "published"
 
 
+# The 409 of a category created at the same moment as another: the two share a name (and
+# so a slug; either index may be the one that refuses) or just a slug (a retry gets `-2`).
+_NAME_TAKEN = {
+    CONFLICT_CODE: "category_name_taken",
+    CONFLICT_DETAIL: "A category with this name was just created; reload and try again.",
+}
+
+
 class Category(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "quiz_categories"
 
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, info=_NAME_TAKEN)
+    slug: Mapped[str] = mapped_column(String(100), unique=True, info=_NAME_TAKEN)
     description: Mapped[str] = mapped_column(Text, default="")
 
 
