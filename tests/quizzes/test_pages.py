@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.quizzes.schemas import QuizSettings
+from studyhall.attempts.schemas import MAX_QUESTIONS
+from studyhall.questions import service as questions_service
+from studyhall.questions.schemas import QuestionCreate
+from studyhall.quizzes.schemas import MAX_QUIZ_QUESTIONS, QuizSettings
 from studyhall.web.quizzes_pages import describe_settings, duration_text
 from tests.conftest import SignedInUser
 from tests.quizzes.conftest import (
+    API,
     CATEGORIES,
     QUIZZES,
+    assert_problem,
     new_question,
     new_questions,
     new_quiz,
     published_quiz,
+    question_body,
 )
 from tests.web.support import HTML, csrf_token, web_sign_in
 
@@ -326,3 +334,56 @@ async def test_categories_page(
     deleted = await post(admin_browser, f"/categories/{category['id']}/delete", {})
     assert deleted.headers["location"] == "/categories?done=category-deleted"
     assert (await client.get(CATEGORIES, headers=teacher.headers)).json()["total"] == 0
+
+
+async def bank_questions(db: AsyncSession, author: SignedInUser, count: int) -> list[str]:
+    """Published questions made through the bank's service (the API's per-user limit would
+    refuse this many in a test)."""
+    actor = questions_service.Author(uuid.UUID(author.id), can_author=True)
+    made = []
+    for n in range(count):
+        data = QuestionCreate.model_validate(question_body(f"Bank question {n}"))
+        created = await questions_service.create_question(db, actor, data)
+        await questions_service.publish_question(db, actor, created.id)
+        made.append(str(created.id))
+    await db.commit()
+    return made
+
+
+async def test_a_quiz_holds_no_more_questions_than_an_attempt_can_address(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    web: WebClient,
+    teacher: SignedInUser,
+    learner: SignedInUser,
+) -> None:
+    assert MAX_QUIZ_QUESTIONS == MAX_QUESTIONS == 200
+    questions = await bank_questions(db, teacher, MAX_QUESTIONS + 1)
+    too_many = await client.post(
+        QUIZZES, json={"title": "Everything", "question_ids": questions}, headers=teacher.headers
+    )
+    assert too_many.status_code == 422, too_many.text
+    assert "at most 200" in too_many.text
+
+    full = await published_quiz(client, teacher, question_ids=questions[:-1])
+    one_more = await client.post(
+        f"{QUIZZES}/{full['id']}/questions",
+        json={"question_id": questions[-1]},
+        headers=teacher.headers,
+    )
+    assert_problem(one_more, 422, "too_many_questions")
+    assert "at most 200 questions" in one_more.json()["detail"]
+    browser = await web(teacher)
+    on_page = await post(
+        browser, f"/quizzes/{full['id']}/questions/add", {"question_id": questions[-1]}, True
+    )
+    assert on_page.status_code == 422, on_page.text
+    assert "at most 200 questions" in on_page.text
+
+    # The full quiz can be sat to its last question.
+    started = await client.post(f"{QUIZZES}/{full['id']}/attempts", headers=learner.headers)
+    assert started.status_code == 201, started.text
+    last = await client.get(
+        f"{API}/attempts/{started.json()['id']}/items/{MAX_QUESTIONS - 1}", headers=learner.headers
+    )
+    assert last.status_code == 200, last.text

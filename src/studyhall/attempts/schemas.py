@@ -15,9 +15,10 @@ from studyhall.attempts.models import AttemptStatus as AttemptStatus
 from studyhall.attempts.models import QuestionPool as QuestionPool
 from studyhall.core.schemas import Schema
 from studyhall.questions.schemas import QuestionType
-from studyhall.quizzes.schemas import FeedbackMode
+from studyhall.quizzes.schemas import MAX_QUIZ_QUESTIONS, FeedbackMode
 
-MAX_QUESTIONS = 200
+# An attempt's items: at most a quiz's questions (one limit, defined by quizzes).
+MAX_QUESTIONS = MAX_QUIZ_QUESTIONS
 MAX_NOTE_CHARS = 5000
 MAX_ITEM_SECONDS = 24 * 3600
 DEFAULT_SECONDS_PER_QUESTION = 90

@@ -14,7 +14,10 @@ from studyhall.core.schemas import Schema
 from studyhall.quizzes.models import FeedbackMode as FeedbackMode
 from studyhall.quizzes.models import QuizStatus as QuizStatus
 
-MAX_QUIZ_QUESTIONS = 500
+# The one limit on a quiz's questions, shared with attempts (attempts.schemas.MAX_QUESTIONS):
+# an attempt addresses its items by position below it, so a longer quiz could not be sat to
+# its end. Quizzes sit below attempts in the module layers, so the constant lives here.
+MAX_QUIZ_QUESTIONS = 200
 MIN_TIME_LIMIT_SECONDS = 30
 MAX_TIME_LIMIT_SECONDS = 24 * 3600
 MAX_ATTEMPTS_ALLOWED = 1000

@@ -46,7 +46,9 @@ async def check_new_questions(
         raise ValidationFailed("A question can be in a quiz only once.", code="duplicate_question")
     if len(question_ids) > MAX_QUIZ_QUESTIONS:
         raise ValidationFailed(
-            f"A quiz holds at most {MAX_QUIZ_QUESTIONS} questions.", code="too_many_questions"
+            f"A quiz holds at most {MAX_QUIZ_QUESTIONS} questions (an attempt shows no more); "
+            "split it into several quizzes.",
+            code="too_many_questions",
         )
     new = [qid for qid in question_ids if qid not in already]
     if not new:
