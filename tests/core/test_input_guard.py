@@ -1,7 +1,8 @@
-"""Every request's input, checked once for the whole app: no NUL in text.
+"""Every request's input, checked once for the whole app: no NUL in text, no Infinity or NaN.
 
-PostgreSQL answered 500 to a NUL character anywhere in a string: a 422 now, on every route,
-in the usual `validation_error` shape.
+PostgreSQL answered 500 to a NUL character anywhere in a string; JSON's 1e999 (and NaN,
+Infinity) made every answer to a numerical question correct. Both are a 422 now, on every
+route, in the usual `validation_error` shape.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from studyhall.core.input_guard import json_issues
+from studyhall.questions.schemas import NumericAnswer
 from tests.conftest import SignedInUser
 from tests.questions.conftest import API as QUESTIONS
 from tests.questions.conftest import create, numerical, short_answer
@@ -89,10 +92,38 @@ async def test_category_names_refuse_a_nul(
 
 
 def test_json_walk_finds_every_bad_value() -> None:
-    document: dict[str, Any] = {"a": [1, "ok", {"b": f"x{NUL}"}], f"k{NUL}": 2.5}
+    document: dict[str, Any] = {"a": [1, "ok", {"b": f"x{NUL}"}], f"k{NUL}": 2.5, "n": 1e999}
     found = [(issue["loc"], issue["type"]) for issue in json_issues(document)]
     assert found == [
         (("body", "a", 2, "b"), "string_nul_character"),
         (("body", "k"), "string_nul_character"),
+        (("body", "n"), "finite_number"),
     ]
     assert list(json_issues({"fine": ["text", 1, 2.5, None, True]})) == []
+
+
+# ---------------------------------------------------------------- non-finite numbers
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ['{"value": 1e999, "tolerance": 5}', '{"value": NaN}', '{"value": 1, "tolerance": Infinity}'],
+)
+async def test_numerical_questions_refuse_non_finite_numbers(
+    client: httpx.AsyncClient, teacher: SignedInUser, answer: str
+) -> None:
+    body = '{"type": "numerical", "stem": "How many?", "numeric_answer": ' + answer + "}"
+    headers = {**teacher.headers, "content-type": "application/json"}
+    refused = await client.post(QUESTIONS, headers=headers, content=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["type"] == "finite_number"
+    assert (await client.get(QUESTIONS, headers=teacher.headers)).json()["total"] == 0
+
+
+def test_schemas_refuse_non_finite_numbers_without_the_guard() -> None:
+    # The shared Schema base refuses them too, for input that never passed through a request.
+    for value in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(ValidationError, match="finite"):
+            NumericAnswer(value=value)
+        with pytest.raises(ValidationError, match="finite"):
+            NumericAnswer(value=1, tolerance=value)
