@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sentry_sdk
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -26,6 +26,7 @@ from studyhall.core.cache import close_cache, setup_cache
 from studyhall.core.db import make_engine, make_sessionmaker
 from studyhall.core.errors import install_error_handlers
 from studyhall.core.events import forget_app_sessionmaker, register_app_sessionmaker
+from studyhall.core.input_guard import refuse_unsafe_input
 from studyhall.core.jobs import (
     JobContext,
     refresh_queue_gauges,
@@ -108,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        # Every route, present and future: no NUL in text, no Infinity/NaN in numbers.
+        dependencies=[Depends(refuse_unsafe_input)],
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -253,6 +253,13 @@ async def test_author_writes_publishes_and_revises_a_question(browser_for: Brows
         ({"type": "short_answer", "accepted_answers": "\n \n"}, "accepted_answers", "accepted"),
         ({"type": "numerical", "numeric_value": "seven"}, "numeric_value", "as a number"),
         ({"type": "numerical", "numeric_value": ""}, "numeric_value", "Enter the correct value"),
+        # Not finite: 1e999 overflows to Infinity, which every answer would match.
+        ({"type": "numerical", "numeric_value": "1e999"}, "numeric_value", "as a number"),
+        (
+            {"type": "numerical", "numeric_value": "7", "numeric_tolerance": "inf"},
+            "numeric_tolerance",
+            "0 or more",
+        ),
         (
             {"type": "numerical", "numeric_value": "7", "numeric_tolerance": "-1"},
             "numeric_tolerance",
