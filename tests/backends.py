@@ -180,13 +180,28 @@ def start_smtp_server(port: int, mailbox: Mailbox) -> Controller:
     return controller
 
 
+def _running_task() -> asyncio.Task[object] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # a thread without an event loop
+        return None
+
+
 @contextmanager
-def recorded_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL statement the engine sends while the block runs, whitespace collapsed."""
+def recorded_statements(engine: AsyncEngine, *, every_task: bool = False) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends for the calling task while the block runs,
+    whitespace collapsed.
+
+    Only the caller's, unless `every_task`: the in-process worker shares the engine, and its
+    event deliveries and minute sweeps run meanwhile in tasks of their own (a request made
+    through the ASGI transport runs in the caller's task).
+    """
     statements: list[str] = []
+    caller = asyncio.current_task()
 
     def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        statements.append(" ".join(statement.split()))
+        if every_task or _running_task() is caller:
+            statements.append(" ".join(statement.split()))
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:

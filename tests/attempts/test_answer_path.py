@@ -181,7 +181,7 @@ async def _answer_while_another_holds_the_lock(
             except Conflict as refused:
                 return refused
 
-        with recorded_statements(app.state.engine) as sent:
+        with recorded_statements(app.state.engine, every_task=True) as sent:
             waiting = asyncio.create_task(in_own_session(app, second_answer))
             await until_it_waits_for_the_lock(app.state.engine, waiting, sent)
         await holder.commit()
@@ -254,7 +254,7 @@ async def test_an_answer_takes_the_attempts_lock_before_the_items(
         async def answer_now(db: AsyncSession) -> Any:
             return await service.answer_item(db, attempt_id, user_id, 0, AnswerIn(response=None))
 
-        with recorded_statements(app.state.engine) as sent:
+        with recorded_statements(app.state.engine, every_task=True) as sent:
             waiting = asyncio.create_task(in_own_session(app, answer_now))
             await until_it_waits_for_the_lock(app.state.engine, waiting, sent)
         await holder.execute(
