@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts import service
 from studyhall.accounts.dependencies import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from studyhall.core.errors import Unauthorized
+from studyhall.core.security import issue_csrf_token
 from studyhall.core.settings import Settings
 from tests.accounts.conftest import API, MakeUser
 
@@ -44,7 +45,8 @@ async def test_cookie_auth_on_the_api_needs_csrf_for_writes(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings, make_user: MakeUser
 ) -> None:
     secret = await web_session(db, settings, make_user)
-    cookies = f"{SESSION_COOKIE}={secret}; {CSRF_COOKIE}=the-csrf-token"
+    csrf_token = issue_csrf_token(settings.effective_secret_key)
+    cookies = f"{SESSION_COOKIE}={secret}; {CSRF_COOKIE}={csrf_token}"
 
     read = await client.get(f"{API}/me", headers={"Cookie": cookies})
     assert read.status_code == 200 and read.json()["email"] == "browser@example.com"
@@ -56,8 +58,33 @@ async def test_cookie_auth_on_the_api_needs_csrf_for_writes(
     assert (await client.get(f"{API}/me", headers={"Cookie": cookies})).status_code == 200
 
     signed_out = await client.post(
-        f"{API}/auth/logout", headers={"Cookie": cookies, CSRF_HEADER: "the-csrf-token"}
+        f"{API}/auth/logout", headers={"Cookie": cookies, CSRF_HEADER: csrf_token}
     )
     assert signed_out.status_code == 204
     after = await client.get(f"{API}/me", headers={"Cookie": cookies})
     assert after.status_code == 401 and after.json()["code"] == "session_ended"
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        pytest.param("attacker-chosen-value", id="unsigned"),
+        pytest.param(issue_csrf_token("another installation's secret"), id="foreign-key"),
+    ],
+)
+async def test_cookie_auth_on_the_api_refuses_a_planted_csrf_cookie(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    settings: Settings,
+    make_user: MakeUser,
+    planted: str,
+) -> None:
+    """A sibling subdomain can set the cookie and echo it, but cannot sign it: same as pages."""
+    secret = await web_session(db, settings, make_user)
+    cookies = f"{SESSION_COOKIE}={secret}; {CSRF_COOKIE}={planted}"
+    refused = await client.post(
+        f"{API}/auth/logout", headers={"Cookie": cookies, CSRF_HEADER: planted}
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
+    still_signed_in = await client.get(f"{API}/me", headers={"Cookie": cookies})
+    assert still_signed_in.status_code == 200

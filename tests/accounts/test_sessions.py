@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
 import warnings
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import service
+from studyhall.accounts.service import RefreshTokenReused
+from studyhall.core.db import utcnow
 from studyhall.core.security import encode_jwt
 from studyhall.core.settings import Settings
 from tests.accounts.conftest import API, MakeUser, SecurityLog, bearer, login
@@ -205,6 +210,65 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
     assert events[0]["user_id"] == student.id
     assert events[0]["session_id"] == claims_of(student.access_token)["sid"]
     assert events[0]["level"] == "warning"
+
+
+async def test_concurrent_refreshes_of_one_token_all_get_the_same_pair(
+    client: httpx.AsyncClient, student: SignedInUser, security_log: SecurityLog
+) -> None:
+    """Tabs refreshing the same token at once all stay signed in, with one new pair."""
+    answers = await asyncio.gather(*(refresh(client, student.refresh_token) for _ in range(8)))
+
+    assert [answer.status_code for answer in answers] == [200] * 8
+    pairs = {(a.json()["access_token"], a.json()["refresh_token"]) for a in answers}
+    assert len(pairs) == 1
+    (access_token, refresh_token) = pairs.pop()
+    assert await status_of(client, access_token) == (200, "")
+    assert security_log.events("refresh_token_reuse") == []
+    # The shared successor is a normal, single link of the family.
+    assert (await refresh(client, refresh_token)).status_code == 200
+
+
+async def test_a_refresh_within_the_grace_period_after_the_successor_was_used_revokes(
+    client: httpx.AsyncClient, student: SignedInUser
+) -> None:
+    rotated = (await refresh(client, student.refresh_token)).json()
+    newest = (await refresh(client, rotated["refresh_token"])).json()
+
+    assert (await refresh(client, student.refresh_token)).status_code == 401
+    assert await status_of(client, newest["access_token"]) == (401, "session_ended")
+
+
+async def test_reuse_after_the_grace_period_revokes_the_whole_family(
+    client: httpx.AsyncClient,
+    student: SignedInUser,
+    db: AsyncSession,
+    settings: Settings,
+    security_log: SecurityLog,
+) -> None:
+    rotated = (await refresh(client, student.refresh_token)).json()
+
+    after_grace = utcnow() + timedelta(seconds=settings.refresh_grace_seconds + 1)
+    with pytest.raises(RefreshTokenReused):
+        await service.rotate_refresh_token(
+            db, settings, student.refresh_token, FIREFOX_LINUX, "127.0.0.1", now=after_grace
+        )
+    await db.commit()
+
+    assert await status_of(client, rotated["access_token"]) == (401, "session_ended")
+    assert (await refresh(client, rotated["refresh_token"])).status_code == 401
+    assert len(security_log.events("refresh_token_reuse")) == 1
+
+
+async def test_no_grace_period_when_it_is_set_to_zero(
+    client: httpx.AsyncClient,
+    student: SignedInUser,
+    override_settings: Callable[..., Settings],
+) -> None:
+    override_settings(refresh_grace_seconds=0)
+    rotated = (await refresh(client, student.refresh_token)).json()
+
+    assert (await refresh(client, student.refresh_token)).status_code == 401
+    assert await status_of(client, rotated["access_token"]) == (401, "session_ended")
 
 
 async def test_an_unknown_refresh_token_is_refused(client: httpx.AsyncClient) -> None:

@@ -10,10 +10,11 @@ from fastapi import FastAPI
 
 from studyhall.accounts.dependencies import CSRF_COOKIE, SESSION_COOKIE
 from studyhall.app import create_app
+from studyhall.core.security import issue_csrf_token
 from studyhall.core.settings import Settings
 from studyhall.web import account_pages, auth_pages, pages
 from studyhall.web.routing import PageRoute
-from studyhall.web.security import issue_csrf_token, safe_next
+from studyhall.web.security import safe_next
 from tests.backends import Mailbox, message_text
 from tests.conftest import PASSWORD, TOKEN_IN_LINK, register_and_verify
 from tests.web.support import (

@@ -14,7 +14,7 @@ from studyhall.accounts.service import Principal
 from studyhall.core.deps import AppSettings, Context, DbSession
 from studyhall.core.errors import Forbidden, Unauthorized
 from studyhall.core.openapi import declares_problems
-from studyhall.core.security import constant_time_equals
+from studyhall.core.security import csrf_token_accepted
 
 SESSION_COOKIE = "sh_session"
 CSRF_COOKIE = "sh_csrf"
@@ -22,11 +22,6 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _bearer = HTTPBearer(auto_error=False)
-
-
-def csrf_matches(request: Request, submitted: str | None) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie and submitted and constant_time_equals(cookie, submitted))
 
 
 @declares_problems(401, 403, 429)  # no or bad credentials; CSRF; the per-user API limit
@@ -49,7 +44,11 @@ async def get_principal(
         if (
             request.method not in SAFE_METHODS
             and request.url.path.startswith("/api/")
-            and not csrf_matches(request, request.headers.get(CSRF_HEADER))
+            and not csrf_token_accepted(
+                settings.effective_secret_key,
+                request.cookies.get(CSRF_COOKIE),
+                request.headers.get(CSRF_HEADER),
+            )
         ):
             raise Forbidden("Missing or wrong CSRF token.", code="csrf_failed")
     else:

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
 
     access_token_minutes: int = Field(15, description="lifetime of access JWTs")
     refresh_token_days: int = Field(30, description="lifetime of a refresh-token family")
+    refresh_grace_seconds: float = Field(
+        10,
+        ge=0,
+        description="a just-rotated refresh token returns the same new pair for this long "
+        "(tabs refreshing at once); reuse after it revokes the family",
+    )
     verification_hours: int = Field(24, description="lifetime of an email verification link")
     reset_minutes: int = Field(60, description="lifetime of a password reset link")
     twofa_challenge_minutes: int = Field(5, description="time to enter a 2FA code at login")

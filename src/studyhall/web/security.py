@@ -7,15 +7,14 @@ sibling subdomain is refused too. It lives in an HttpOnly cookie and is echoed b
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from studyhall.accounts.dependencies import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+from studyhall.accounts.dependencies import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from studyhall.core.errors import Forbidden
-from studyhall.core.security import constant_time_equals, sign
+from studyhall.core.security import csrf_token_accepted, is_genuine_csrf_token, issue_csrf_token
 from studyhall.core.settings import Settings
 
 CSRF_FIELD = "csrf_token"
@@ -29,22 +28,6 @@ def page_settings(request: Request) -> Settings:
 
 
 # ---------------------------------------------------------------- CSRF
-
-
-def _signature(secret_key: str, nonce: str) -> str:
-    return sign(secret_key, f"csrf:{nonce}")
-
-
-def issue_csrf_token(secret_key: str) -> str:
-    nonce = secrets.token_urlsafe(32)
-    return f"{nonce}.{_signature(secret_key, nonce)}"
-
-
-def is_genuine_csrf_token(secret_key: str, token: str) -> bool:
-    nonce, _, signature = token.partition(".")
-    return bool(nonce and signature) and constant_time_equals(
-        signature, _signature(secret_key, nonce)
-    )
 
 
 def csrf_token_for(request: Request) -> str:
@@ -91,9 +74,8 @@ async def require_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    genuine = is_genuine_csrf_token(page_settings(request).effective_secret_key, cookie)
-    if not (genuine and csrf_matches(request, submitted)):
+    secret_key = page_settings(request).effective_secret_key
+    if not csrf_token_accepted(secret_key, request.cookies.get(CSRF_COOKIE), submitted):
         raise Forbidden(
             "This form has expired or was sent from another site. "
             "Go back, reload the page and try again.",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, select, update
@@ -19,6 +20,7 @@ from studyhall.accounts.service.common import (
     _security_event,
     get_user,
 )
+from studyhall.core import cache
 from studyhall.core.db import read_autocommit, utcnow
 from studyhall.core.errors import NotFound, Unauthorized
 from studyhall.core.security import (
@@ -100,44 +102,96 @@ async def start_web_session(
 
 
 async def rotate_refresh_token(
-    db: AsyncSession, settings: Settings, raw: str, user_agent: str, ip: str
+    db: AsyncSession,
+    settings: Settings,
+    raw: str,
+    user_agent: str,
+    ip: str,
+    now: datetime | None = None,
 ) -> TokenPair:
     """Exchange a refresh token for a new pair. Reusing a rotated token revokes its family.
 
-    On reuse the family is revoked (flushed) and `RefreshTokenReused` is raised: the caller
-    must commit before answering, or the revocation is rolled back with the refused request.
+    Within `refresh_grace_seconds` of its rotation, while its successor is unused, a rotated
+    token gets that same successor pair (two tabs refreshing at once both stay signed in).
+    On reuse after that the family is revoked (flushed) and `RefreshTokenReused` is raised:
+    the caller must commit before answering, or the revocation is rolled back with the
+    refused request.
     """
+    now = now or utcnow()
     invalid = Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")
-    token = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_token(raw)))
+    token_hash = hash_token(raw)
+    token = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
     if token is None:
         raise invalid
     session = await db.get(UserSession, token.session_id)
-    if session is None or session.revoked_at is not None or session.expires_at <= utcnow():
+    if session is None or session.revoked_at is not None or session.expires_at <= now:
         raise invalid
     claimed = await db.execute(
         update(RefreshToken)
         .where(RefreshToken.id == token.id, RefreshToken.rotated_at.is_(None))
-        .values(rotated_at=utcnow())
+        .values(rotated_at=now)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        await _revoke(db, [session.id], "refresh_token_reuse")
-        _security_event(
-            "refresh_token_reuse", user_id=str(session.user_id), session_id=str(session.id), ip=ip
-        )
-        raise RefreshTokenReused(invalid.detail, code=invalid.code)
+        return await _successor_within_grace(db, settings, token, session, ip, now)
     user = await get_user(db, session.user_id)
     if not user.is_active:
         raise invalid
-    session.last_used_at = utcnow()
+    session.last_used_at = now
     session.ip_address = ip[:64]
     if user_agent:
         session.user_agent = user_agent[:400]
     refresh = await _issue_refresh_token(db, session.id)
-    return TokenPair(
+    pair = TokenPair(
         access_token=_access_token(settings, user.id, session.id),
         refresh_token=refresh,
         expires_in=settings.access_token_minutes * 60,
     )
+    await _remember_successor(settings, token_hash, pair)
+    return pair
+
+
+# The successor pair of a just-rotated token, keyed by the rotated token's hash, lives in the
+# cache for the grace period only (raw tokens never go to the database). It is written before
+# the rotation commits, and a concurrent refresh of the same token waits on the row until then.
+def _successor_key(token_hash: str) -> str:
+    return f"refresh-successor:{token_hash}"
+
+
+async def _remember_successor(settings: Settings, token_hash: str, pair: TokenPair) -> None:
+    if settings.refresh_grace_seconds > 0:
+        ttl = max(1, math.ceil(settings.refresh_grace_seconds))
+        await cache.set_value(_successor_key(token_hash), pair.model_dump(), ttl)
+
+
+async def _successor_within_grace(
+    db: AsyncSession,
+    settings: Settings,
+    token: RefreshToken,
+    session: UserSession,
+    ip: str,
+    now: datetime,
+) -> TokenPair:
+    """The pair already issued for `token` when it came back within the grace period and its
+    successor is unused; else the reuse of a rotated token: revoke the family."""
+    await db.refresh(token, ["rotated_at"])
+    grace = timedelta(seconds=settings.refresh_grace_seconds)
+    if token.rotated_at is not None and now - token.rotated_at <= grace:
+        stored = await cache.get(_successor_key(token.token_hash))
+        if stored is not None:
+            pair = TokenPair.model_validate(stored)
+            successor_unused = await db.scalar(
+                select(RefreshToken.id).where(
+                    RefreshToken.token_hash == hash_token(pair.refresh_token),
+                    RefreshToken.rotated_at.is_(None),
+                )
+            )
+            if successor_unused is not None:
+                return pair
+    await _revoke(db, [session.id], "refresh_token_reuse")
+    _security_event(
+        "refresh_token_reuse", user_id=str(session.user_id), session_id=str(session.id), ip=ip
+    )
+    raise RefreshTokenReused("The refresh token is not valid.", code="invalid_refresh_token")
 
 
 async def _revoke(db: AsyncSession, session_ids: Sequence[uuid.UUID], reason: str) -> None:
