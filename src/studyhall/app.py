@@ -25,12 +25,12 @@ from studyhall.core import health
 from studyhall.core.cache import close_cache, setup_cache
 from studyhall.core.db import make_engine, make_sessionmaker
 from studyhall.core.errors import install_error_handlers
-from studyhall.core.events import forget_app_sessionmaker, register_app_sessionmaker
 from studyhall.core.input_guard import refuse_unsafe_input
 from studyhall.core.jobs import (
     JobContext,
+    forget_app,
     refresh_queue_gauges,
-    register_app_loop,
+    register_app,
     start_consumer,
     stop_consumer,
 )
@@ -86,8 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Jobs run their coroutines on this loop, where the cache and database clients live.
-        register_app_loop(asyncio.get_running_loop(), JobContext(settings, app.state.sessionmaker))
-        register_app_sessionmaker(app.state.sessionmaker)
+        jobs_context = JobContext(settings, app.state.sessionmaker)
+        register_app(jobs_context)
         _freeze_startup_objects()
         consumer = (
             start_consumer(settings.worker_threads) if settings.run_worker_in_process else None
@@ -95,8 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            register_app_loop(None)
-            await forget_app_sessionmaker(app.state.sessionmaker)
+            await forget_app(jobs_context)
             if consumer is not None:
                 await asyncio.to_thread(stop_consumer, consumer)
             await engine.dispose()

@@ -164,7 +164,7 @@ async def test_every_way_of_submitting_keeps_the_buckets_exact(
     # Time ran out; the minute job submits both in one transaction.
     for attempt in attempts[7:]:
         await expire(db, attempt)
-    assert await submit_overdue_now(settings) == 2
+    assert await submit_overdue_now() == 2
 
     await deliver_events(app)
     await db.commit()

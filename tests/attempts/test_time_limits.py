@@ -181,7 +181,7 @@ def test_job_runner_uses_a_loop_of_its_own_outside_the_app() -> None:
 
 
 async def test_job_function_runs_with_nothing_due(db: AsyncSession, settings: Settings) -> None:
-    assert await submit_overdue_now(settings) == 0
+    assert await submit_overdue_now() == 0
 
 
 async def test_pause_stops_the_clock_and_refuses_answers(

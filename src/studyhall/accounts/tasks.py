@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts import emails
 from studyhall.accounts.models import TokenPurpose, User
 from studyhall.accounts.tokens import issue_account_token
+from studyhall.core.db import session_scope
 from studyhall.core.email import Email, deliver_email
-from studyhall.core.jobs import job_session, job_settings, run_async, task
+from studyhall.core.jobs import job_context, run_async, task
 from studyhall.core.settings import Settings
 
 Prepare = Callable[[AsyncSession, Settings], Awaitable[Email | None]]
@@ -30,9 +31,8 @@ def _send(prepare: Prepare) -> None:
     this job thread (SMTP blocks)."""
 
     async def prepared() -> tuple[Email | None, Settings]:
-        settings = job_settings()
-        async with job_session() as db:
-            return await prepare(db, settings), settings
+        async with job_context() as job, session_scope(job.sessionmaker) as db:
+            return await prepare(db, job.settings), job.settings
 
     email, settings = run_async(prepared)
     if email is not None:

@@ -8,31 +8,23 @@ from huey import crontab
 
 from studyhall.attempts.service import submit_overdue_attempts
 from studyhall.attempts.service.submission import OVERDUE_BATCH
-from studyhall.core.cache import setup_cache
-from studyhall.core.db import make_engine, make_sessionmaker, session_scope
-from studyhall.core.jobs import huey, run_async
-from studyhall.core.settings import Settings, get_settings
+from studyhall.core.db import session_scope
+from studyhall.core.jobs import huey, job_context, run_async
 
 log = structlog.get_logger("studyhall.attempts")
 
 
-async def submit_overdue_now(settings: Settings | None = None) -> int:
-    """Submit every overdue attempt, a batch per transaction, through an engine of its own.
-    Returns how many were submitted."""
-    settings = settings or get_settings()
-    setup_cache(settings.redis_url, settings.redis_namespace)
-    engine = make_engine(settings)
+async def submit_overdue_now() -> int:
+    """Submit every overdue attempt, a batch per transaction. Returns how many were
+    submitted."""
     total = 0
-    try:
-        factory = make_sessionmaker(engine)
+    async with job_context() as job:
         while True:
-            async with session_scope(factory) as db:
+            async with session_scope(job.sessionmaker) as db:
                 submitted = await submit_overdue_attempts(db, limit=OVERDUE_BATCH)
             total += submitted
             if submitted < OVERDUE_BATCH:
                 break
-    finally:
-        await engine.dispose()
     if total:
         log.info("overdue_attempts_submitted", count=total)
     return total

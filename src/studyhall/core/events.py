@@ -35,10 +35,9 @@ between a handler's cache call and the commit, repeat): handlers must be idempot
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -68,13 +67,10 @@ from studyhall.core.db import (
     AFTER_COMMIT_KEY,
     Base,
     commit_and_run_hooks,
-    make_engine,
-    make_sessionmaker,
     utcnow,
 )
-from studyhall.core.jobs import enqueue_after_commit, huey, run_async, task
+from studyhall.core.jobs import enqueue_after_commit, huey, job_context, run_async, task
 from studyhall.core.metrics import EVENT_DELIVERIES
-from studyhall.core.settings import get_settings
 
 log = structlog.get_logger("studyhall.events")
 
@@ -442,61 +438,10 @@ async def purge_delivered(
 # ---------------------------------------------------------------- the worker's side
 
 
-# Jobs run their coroutines on the app's loop when this process serves the app: they then use
-# the app's pool, and the app's shutdown waits for them before disposing of it. Otherwise
-# (a `studyhall worker`, or no app on this loop any more) a job opens an engine of its own
-# for its run.
-@dataclass
-class _AppPool:
-    loop: asyncio.AbstractEventLoop
-    factory: async_sessionmaker[AsyncSession]
-    in_flight: int = 0
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-_app_pools: list[_AppPool] = []
-T = TypeVar("T")
-
-
-def register_app_sessionmaker(factory: async_sessionmaker[AsyncSession]) -> None:
-    """Called by the app's lifespan on its loop."""
-    pool = _AppPool(asyncio.get_running_loop(), factory)
-    pool.idle.set()
-    _app_pools.append(pool)
-
-
-async def forget_app_sessionmaker(factory: async_sessionmaker[AsyncSession]) -> None:
-    """Called by the app's lifespan on shutdown, before its engine is disposed of: no new job
-    uses its pool, and the jobs using it now finish first."""
-    for pool in [pool for pool in _app_pools if pool.factory is factory]:
-        _app_pools.remove(pool)
-        await pool.idle.wait()
-
-
-async def _with_job_sessionmaker(
-    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]],
-) -> T:
-    loop = asyncio.get_running_loop()
-    pool = next((p for p in reversed(_app_pools) if p.loop is loop), None)
-    if pool is not None:
-        pool.in_flight += 1
-        pool.idle.clear()
-        try:
-            return await work(pool.factory)
-        finally:
-            pool.in_flight -= 1
-            if not pool.in_flight:
-                pool.idle.set()
-    engine = make_engine(get_settings())
-    try:
-        return await work(make_sessionmaker(engine))
-    finally:
-        await engine.dispose()
-
-
 async def deliver_now() -> int:
     """Deliver everything due, from a job. Returns how many deliveries finished."""
-    result = await _with_job_sessionmaker(deliver_pending)
+    async with job_context() as job:
+        result = await deliver_pending(job.sessionmaker)
     return result.delivered + result.failed
 
 
@@ -510,9 +455,10 @@ def sweep_events_job() -> int:
     """What an enqueue lost (a crash between commit and enqueue) and retries now due; and
     the purge of old delivered events."""
 
-    async def sweep(factory: async_sessionmaker[AsyncSession]) -> int:
-        result = await deliver_pending(factory)
-        await purge_delivered(factory)
+    async def sweep() -> int:
+        async with job_context() as job:
+            result = await deliver_pending(job.sessionmaker)
+            await purge_delivered(job.sessionmaker)
         return result.delivered + result.failed
 
-    return run_async(lambda: _with_job_sessionmaker(sweep))
+    return run_async(sweep)

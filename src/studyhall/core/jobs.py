@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -30,7 +30,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
-from studyhall.core.db import after_commit, make_engine, make_sessionmaker, session_scope
+from studyhall.core.cache import setup_cache
+from studyhall.core.db import after_commit, make_engine, make_sessionmaker
 from studyhall.core.metrics import JOBS, JOBS_PENDING, JOBS_SCHEDULED
 from studyhall.core.settings import Settings, get_settings
 
@@ -361,7 +362,6 @@ def stop_consumer(consumer: Consumer) -> None:
 # the web app's loop when this process serves the app, otherwise on one long-lived loop of
 # the worker process.
 JOB_TIMEOUT_SECONDS = 300
-_app_loop: asyncio.AbstractEventLoop | None = None
 _own_loop: asyncio.AbstractEventLoop | None = None
 _own_loop_lock = threading.Lock()
 
@@ -374,36 +374,72 @@ class JobContext:
     sessionmaker: async_sessionmaker[AsyncSession]
 
 
-# Per loop: the app's own settings and sessions on the app's loop, else the process's settings
-# and an engine made for (and kept by) the loop the job runs on.
-_contexts: dict[asyncio.AbstractEventLoop, JobContext] = {}
+@dataclass(eq=False)
+class _ServingApp:
+    """An app serving on `loop`, and how many jobs use its database now."""
+
+    loop: asyncio.AbstractEventLoop
+    context: JobContext
+    in_flight: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def register_app_loop(
-    loop: asyncio.AbstractEventLoop | None, context: JobContext | None = None
-) -> None:
-    """Called by the app's lifespan (with None on shutdown): jobs then run their coroutines
-    on the app's loop, with the app's settings and database sessions."""
-    global _app_loop
-    if loop is None and _app_loop is not None:
-        _contexts.pop(_app_loop, None)
-    _app_loop = loop
-    if loop is not None and context is not None:
-        _contexts[loop] = context
+# The apps serving in this process, the latest last (tests start several in one process).
+_serving: list[_ServingApp] = []
 
 
-def _job_context() -> JobContext:
+def register_app(context: JobContext) -> None:
+    """Called by the app's lifespan on its loop: jobs then run their coroutines on that loop,
+    with the app's settings and database pool."""
+    app = _ServingApp(asyncio.get_running_loop(), context)
+    app.idle.set()
+    _serving.append(app)
+
+
+async def forget_app(context: JobContext) -> None:
+    """Called by the app's lifespan on shutdown, before its engine is disposed of: no new
+    job uses the app, and the jobs using its database now finish first."""
+    for app in [app for app in _serving if app.context is context]:
+        _serving.remove(app)
+        await app.idle.wait()
+
+
+def _app_loop() -> asyncio.AbstractEventLoop | None:
+    for app in reversed(_serving):
+        if app.loop.is_running():
+            return app.loop
+    return None
+
+
+def _serving_here() -> _ServingApp | None:
     loop = asyncio.get_running_loop()
-    context = _contexts.get(loop)
-    if context is None:
-        settings = get_settings()
-        context = _contexts[loop] = JobContext(settings, make_sessionmaker(make_engine(settings)))
-    return context
+    return next((app for app in reversed(_serving) if app.loop is loop), None)
 
 
-def job_settings() -> Settings:
-    """The settings a job's coroutine works with (those of the app whose loop runs it)."""
-    return _job_context().settings
+@asynccontextmanager
+async def job_context() -> AsyncIterator[JobContext]:
+    """The settings and database a job's coroutine works with: the app's own on the app's
+    loop (its shutdown waits for the job), otherwise the process's settings and an engine of
+    the job's own, disposed of when the block ends (so none outlives the loop or app it was
+    made for). Outside the app the cache is set up as the app sets it up."""
+    app = _serving_here()
+    if app is not None:
+        app.in_flight += 1
+        app.idle.clear()
+        try:
+            yield app.context
+        finally:
+            app.in_flight -= 1
+            if not app.in_flight:
+                app.idle.set()
+        return
+    settings = get_settings()
+    setup_cache(settings.redis_url, settings.redis_namespace)
+    engine = make_engine(settings)
+    try:
+        yield JobContext(settings, make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
 
 
 def _worker_loop() -> asyncio.AbstractEventLoop:
@@ -418,19 +454,9 @@ def _worker_loop() -> asyncio.AbstractEventLoop:
 
 def run_async(factory: Callable[[], Awaitable[T]]) -> T:
     """Run `factory()` to completion from a job thread, on the loop our backends belong to."""
-    loop = _app_loop
-    if loop is None or loop.is_closed() or not loop.is_running():
-        loop = _worker_loop()
+    loop = _app_loop() or _worker_loop()
 
     async def run() -> T:
         return await factory()
 
     return asyncio.run_coroutine_threadsafe(run(), loop).result(JOB_TIMEOUT_SECONDS)
-
-
-@asynccontextmanager
-async def job_session() -> AsyncIterator[AsyncSession]:
-    """One transaction of a job, committed when the block ends (rolled back if it raises);
-    its after-commit work (such as further jobs) runs then."""
-    async with session_scope(_job_context().sessionmaker) as session:
-        yield session
