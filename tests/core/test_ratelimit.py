@@ -15,15 +15,16 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.requests import Request
 
+from studyhall.core.deps import get_request_context
 from studyhall.core.errors import TooManyRequests
 from studyhall.core.ratelimit import (
     STATE_KEY,
     RateLimitResult,
     client_ip,
-    enforce,
     get_limiter,
     remember_headers,
 )
+from studyhall.core.requests import LimitRule, RequestContext
 from studyhall.core.settings import Settings
 from tests.core.conftest import PING, AppFactory, clear_of_window_edge
 
@@ -99,14 +100,21 @@ def test_client_ip() -> None:
     assert client_ip(_request({"X-Forwarded-For": " , "}), trust_proxy=True) == "192.0.2.10"
 
 
-async def test_enforce_counts_and_refuses_with_headers(app: FastAPI) -> None:
+async def _context(request: Request, **limits: str) -> RequestContext:
+    """The request as the shared actions see it, built by the dependency both doors use."""
+    return await get_request_context(request, Settings(**limits))
+
+
+async def test_spending_a_rule_counts_and_refuses_with_headers(app: FastAPI) -> None:
     key = uuid.uuid4().hex
     request = _request()
-    first = await enforce(request, "test_rule", "2/minute", key)
+    ctx = await _context(request, rate_limit_2fa="2/minute")
+    rule = LimitRule("test_rule", "rate_limit_2fa")
+    first = await ctx.spend(rule, key)
     assert (first.allowed, first.limit, first.remaining) == (True, 2, 1)
-    await enforce(request, "test_rule", "2/minute", key)
+    await ctx.spend(rule, key)
     with pytest.raises(TooManyRequests) as refused:
-        await enforce(request, "test_rule", "2/minute", key)
+        await ctx.spend(rule, key)
     assert refused.value.status == 429
     assert refused.value.code == "rate_limited"
     headers = refused.value.headers
@@ -154,12 +162,16 @@ async def test_fixed_window_starts_afresh_in_the_next_window(app: FastAPI) -> No
     assert (await limiter.hit_fixed_window("test_fixed", "1/second", key)).allowed
 
 
-async def test_enforce_inexact_uses_the_fixed_window(app: FastAPI) -> None:
-    key, request = uuid.uuid4().hex, _request()
+async def test_an_inexact_rule_uses_the_fixed_window(app: FastAPI) -> None:
+    key = uuid.uuid4().hex
+    ctx = await _context(_request(), rate_limit_2fa="1/minute")
+    rule = LimitRule("test_inexact", "rate_limit_2fa", exact=False)
     await clear_of_window_edge(60)
-    await enforce(request, "test_inexact", "1/minute", key, exact=False)
+    await ctx.spend(rule, key)
     with pytest.raises(TooManyRequests):
-        await enforce(request, "test_inexact", "1/minute", key, exact=False)
+        await ctx.spend(rule, key)
+    # Counted in the fixed window: the exact rule of the same name and key is untouched.
+    assert (await get_limiter().hit("test_inexact", "1/minute", key)).allowed
 
 
 def test_remember_headers_keeps_the_most_restrictive_rule() -> None:

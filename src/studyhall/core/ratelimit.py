@@ -177,14 +177,3 @@ async def count_hit(name: str, rule: str, key: str, *, exact: bool = True) -> Ra
     if exact:
         return await limiter.hit(name, rule, key)
     return await limiter.hit_fixed_window(name, rule, key)
-
-
-async def enforce(
-    request: Request, name: str, rule: str, key: str, *, exact: bool = True
-) -> RateLimitResult:
-    """Count one hit of `rule` for `key`; raise a 429 problem when the limit is spent."""
-    result = await count_hit(name, rule, key, exact=exact)
-    remember_headers(request, result)
-    if not result.allowed:
-        raise too_many_requests(result)
-    return result
