@@ -195,11 +195,6 @@ def subscribe(
     return register
 
 
-def unsubscribe(handler_name: str) -> None:
-    """Forget a handler (tests)."""
-    _subscriptions.pop(handler_name, None)
-
-
 def subscriptions_for(event_name: str) -> list[Subscription]:
     return [s for s in _subscriptions.values() if s.event_type.name == event_name]
 
