@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from studyhall.core.schemas import Schema
 
 
 class ItemRecord(Schema):
-    """One item of a submitted attempt (attempts' `SubmittedItem`, read by analytics)."""
+    """One item of a submitted attempt, as analytics reads it."""
 
     question_id: uuid.UUID
     question_version_id: uuid.UUID
@@ -28,9 +29,9 @@ class ItemRecord(Schema):
 
 
 class SubmissionRecord(DomainEvent):
-    """A submitted attempt as analytics reads it: the `attempt.submitted` event that the
-    attempts module emits (`attempts.events.AttemptSubmitted`, which analytics, a lower
-    layer, does not import), with the fields analytics needs; the others are ignored."""
+    """A submitted attempt as analytics reads it: the `attempt.submitted` event. The attempts
+    module emits it as `attempts.events.AttemptSubmitted`, a subclass with more fields, which
+    analytics (a lower layer) does not import; it reads the payload with this class."""
 
     name = "attempt.submitted"
     aggregate = "user_id"
@@ -41,7 +42,7 @@ class SubmissionRecord(DomainEvent):
     submitted_at: datetime
     percent: float
     time_spent_seconds: int
-    items: list[ItemRecord]
+    items: Sequence[ItemRecord]
 
 
 # ---------------------------------------------------------------- my performance

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Any
-
-from pydantic import BaseModel
-
-from studyhall.core.events import DomainEvent
+from studyhall.analytics.schemas import ItemRecord, SubmissionRecord
 
 
-class SubmittedItem(BaseModel):
+class SubmittedItem(ItemRecord):
     position: int
-    question_id: uuid.UUID
-    question_version_id: uuid.UUID
-    subject: str
-    system: str
-    answered: bool
-    is_correct: bool
-    time_spent_seconds: int
-    # single/true-false: {"choice": id}; multiple: {"choices": [ids]}; short/numerical: {"text"}
-    response: dict[str, Any] | None
 
 
-class AttemptSubmitted(DomainEvent):
+class AttemptSubmitted(SubmissionRecord):
     """An attempt was graded and closed (by its student, or automatically at its deadline).
-    Ordered per user."""
+    Ordered per user.
 
-    name = "attempt.submitted"
-    aggregate = "user_id"
+    Built on analytics' `SubmissionRecord` (analytics, a lower layer, subscribes without
+    importing attempts): what the subscriber reads is what the emitter must fill. It adds
+    what later subscribers (gradebooks, notifications) need.
+    """
 
-    attempt_id: uuid.UUID
-    user_id: uuid.UUID
-    quiz_id: uuid.UUID | None
-    submitted_at: datetime
     auto_submitted: bool
-    percent: float
     passed: bool | None
-    time_spent_seconds: int
     items: list[SubmittedItem]

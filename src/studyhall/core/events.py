@@ -29,8 +29,8 @@ between a handler's cache call and the commit, repeat): handlers must be idempot
 - An event class is a pydantic model with a class-level `name` and `aggregate` (the field
   whose value is the aggregate key). Its payload is JSON: a subscriber may read it with the
   emitter's class, or, where importing the emitter would break the layers (a lower module
-  listening to a higher one), with a class of its own carrying the same `name` and the
-  fields it needs (extra fields are ignored).
+  listening to a higher one), with a class of its own that the emitter's event extends
+  (fields it does not know are ignored).
 """
 
 from __future__ import annotations
